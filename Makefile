@@ -1,0 +1,87 @@
+# Callback Coach. Start here: `make run` to chat, `make test` to run every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+VENV := .venv
+BIN := $(VENV)/bin
+MODEL := models/callback-coach.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+
+# Local defaults; set any of these in the environment to override them.
+export RASA_HOST ?= 127.0.0.1
+export RASA_PORT ?= 5005
+export ACTION_SERVER_HOST ?= 127.0.0.1
+export ACTION_PORT ?= 5055
+export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
+export DATABASE_URL ?= sqlite:///$(CURDIR)/var/callback_coach.db
+export COACH_TIMEZONE ?= UTC
+export RASA_TELEMETRY_ENABLED ?= false
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: help setup train run serve test lint bench nlu-compare clean
+
+help:
+	@echo "make run          chat with Callback Coach in this terminal (sets up and trains as needed)"
+	@echo "make test         run every test"
+	@echo "make serve        start the Rasa and action servers only"
+	@echo "make train        train the model if data or config changed"
+	@echo "make lint         ruff and mypy"
+	@echo "make bench        measure training, start-up, memory and latency"
+	@echo "make nlu-compare  cross-validate our NLU pipeline against Rasa's default"
+
+# uv, when missing, comes from PyPI.
+$(VENV)/.uv-ok:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@mkdir -p $(VENV) && touch $@
+
+# --inexact keeps the spaCy model package, which is not in the lock.
+$(VENV)/.synced: uv.lock pyproject.toml $(VENV)/.uv-ok
+	$(UV) sync --frozen --inexact
+	@touch $@
+
+$(VENV)/.spacy-model: $(VENV)/.synced scripts/ensure_spacy_model.sh
+	UV="$(UV)" BASE_PY="$(PYTHON)" bash scripts/ensure_spacy_model.sh
+	@touch $@
+
+setup: $(VENV)/.spacy-model
+
+$(MODEL): $(TRAINING_INPUTS) | $(VENV)/.spacy-model
+	@mkdir -p models var/logs
+	@echo "Training the model (log: var/logs/train.log)..."
+	@$(BIN)/rasa train --fixed-model-name callback-coach --out models > var/logs/train.log 2>&1 \
+		|| { tail -n 40 var/logs/train.log; exit 1; }
+	@touch $@
+	@echo "Trained $(MODEL)."
+
+train: $(MODEL)
+
+run: $(MODEL)
+	@bash scripts/run.sh chat
+
+serve: $(MODEL)
+	@bash scripts/run.sh serve
+
+test: $(MODEL)
+	@mkdir -p var/logs
+	$(BIN)/rasa data validate --fail-on-warnings > var/logs/validate.log 2>&1 \
+		|| { cat var/logs/validate.log; exit 1; }
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(MODEL)
+	$(BIN)/python -m scripts.bench
+
+nlu-compare: setup
+	$(BIN)/python -m scripts.nlu_compare
+
+clean:
+	rm -rf models var .cache .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,273 @@
+"""The curated knowledge file: its schema, loading and validation.
+
+Everything the coach says about a situation lives in one YAML file that a
+non-programmer can edit (see the README). The file is checked against the schema
+below when the action server starts; a mistake stops it with an error naming the
+file, the entry and the field. While the server runs, an edited file is picked up
+on the next message, without retraining or restarting.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+import threading
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Extra, ValidationError, conlist, constr, root_validator, validator
+
+logger = logging.getLogger(__name__)
+
+SITUATIONS = (
+    "no_callback",
+    "rejected",
+    "on_hold",
+    "vacancy_cancelled",
+    "skills_gap",
+    "feeling_discouraged",
+    "ask_contact_recruiter",
+    "ask_interview_etiquette",
+)
+NEXT_STEPS = (
+    "wait",
+    "follow_up",
+    "follow_up_again",
+    "move_on",
+    "ask_feedback",
+    "check_back",
+    "keep_searching",
+    "prepare",
+    "take_care",
+)
+# A next-step text may have a variant for when the interview date is unknown.
+NO_DATE_SUFFIX = "_no_date"
+# Placeholders a text may use; anything else is a typo the schema reports.
+PLACEHOLDERS = frozenset({"date", "company", "person", "role", "days"})
+
+Text = constr(strip_whitespace=True, min_length=1)
+Identifier = constr(regex=r"^[a-z][a-z0-9_]*$")
+
+
+class KnowledgeError(Exception):
+    """The knowledge file is missing, is not YAML, or breaks the schema."""
+
+
+def _check_placeholders(text: str) -> str:
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as error:
+        raise ValueError(f"badly formed placeholder in {text!r}: {error}") from error
+    unknown = fields - PLACEHOLDERS
+    if unknown:
+        allowed = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
+        raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; allowed: {allowed}")
+    return text
+
+
+class Strict(BaseModel):
+    class Config:
+        extra = Extra.forbid
+        anystr_strip_whitespace = True
+
+
+class Source(Strict):
+    name: Text  # type: ignore[valid-type]
+    title: Text  # type: ignore[valid-type]
+    year: int | None = None
+
+
+class Fact(Strict):
+    """One figure or piece of advice from the research notes, with its source."""
+
+    summary: Text  # type: ignore[valid-type]
+    source: Identifier  # type: ignore[valid-type]
+
+
+class Item(Strict):
+    """A reason or a piece of guidance, traced to what it relies on."""
+
+    text: Text  # type: ignore[valid-type]
+    points: list[Identifier] = []  # type: ignore[valid-type]
+    facts: list[Identifier] = []  # type: ignore[valid-type]
+
+    _placeholders = validator("text", allow_reuse=True)(_check_placeholders)
+
+    @root_validator(skip_on_failure=True)
+    def relies_on_something(cls, values: dict[str, Any]) -> dict[str, Any]:
+        if not values.get("points") and not values.get("facts"):
+            raise ValueError("give the article point(s) or research fact(s) this relies on")
+        return values
+
+
+class Button(Strict):
+    title: Text  # type: ignore[valid-type]
+    intent: Identifier  # type: ignore[valid-type]
+
+
+class Situation(Strict):
+    title: Text  # type: ignore[valid-type]
+    reassurance: conlist(Text, min_items=3)  # type: ignore[valid-type]
+    reasons: conlist(Item, min_items=2)  # type: ignore[valid-type]
+    guidance: conlist(Item, min_items=2)  # type: ignore[valid-type]
+    next_step: dict[str, Text]  # type: ignore[valid-type]
+    buttons: conlist(Button, min_items=1, max_items=5)  # type: ignore[valid-type]
+
+    _placeholders = validator("reassurance", each_item=True, allow_reuse=True)(
+        _check_placeholders
+    )
+
+    @validator("next_step")
+    def known_steps(cls, steps: dict[str, str]) -> dict[str, str]:
+        if not steps:
+            raise ValueError("give at least one next-step text")
+        for key, text in steps.items():
+            if key.removesuffix(NO_DATE_SUFFIX) not in NEXT_STEPS:
+                raise ValueError(f"{key!r} is not a next step; use one of {', '.join(NEXT_STEPS)}")
+            _check_placeholders(text)
+        return steps
+
+
+class Messages(Strict):
+    """Connecting words of the coaching replies."""
+
+    reasons_heading: Text  # type: ignore[valid-type]
+    guidance_heading: Text  # type: ignore[valid-type]
+    sources_line: Text  # type: ignore[valid-type]
+    ask_interview_date: Text  # type: ignore[valid-type]
+    ask_situation: Text  # type: ignore[valid-type]
+    unknown_company: Text  # type: ignore[valid-type]
+    unknown_person: Text  # type: ignore[valid-type]
+    unknown_role: Text  # type: ignore[valid-type]
+
+    @validator("sources_line")
+    def sources_placeholder(cls, text: str) -> str:
+        if "{sources}" not in text:
+            raise ValueError("must contain {sources}")
+        return text
+
+
+class Timing(Strict):
+    follow_up_after_business_days: int
+    facts: conlist(Identifier, min_items=1)  # type: ignore[valid-type]
+
+    @validator("follow_up_after_business_days")
+    def positive(cls, days: int) -> int:
+        if not 1 <= days <= 30:
+            raise ValueError("must be between 1 and 30 business days")
+        return days
+
+
+class Knowledge(Strict):
+    version: int
+    sources: dict[Identifier, Source]  # type: ignore[valid-type]
+    article_points: dict[Identifier, Text]  # type: ignore[valid-type]
+    facts: dict[Identifier, Fact]  # type: ignore[valid-type]
+    timing: Timing
+    messages: Messages
+    not_company_names: list[Text] = []  # type: ignore[valid-type]
+    crisis_phrases: conlist(Text, min_items=1)  # type: ignore[valid-type]
+    situations: dict[str, Situation]
+
+    @validator("situations")
+    def every_situation(cls, situations: dict[str, Situation]) -> dict[str, Situation]:
+        missing = [s for s in SITUATIONS if s not in situations]
+        unknown = [s for s in situations if s not in SITUATIONS]
+        if missing:
+            raise ValueError(f"missing situation(s): {', '.join(missing)}")
+        if unknown:
+            raise ValueError(f"unknown situation(s): {', '.join(unknown)}")
+        return situations
+
+    @root_validator(skip_on_failure=True)
+    def references_exist(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Every id an entry names must be defined, so a typo cannot hide a citation."""
+        problems: list[str] = []
+        sources, points, facts = values["sources"], values["article_points"], values["facts"]
+        for fact_id, fact in facts.items():
+            if fact.source not in sources:
+                problems.append(f"facts -> {fact_id} -> source: unknown source {fact.source!r}")
+        for fact_id in values["timing"].facts:
+            if fact_id not in facts:
+                problems.append(f"timing -> facts: unknown fact {fact_id!r}")
+        for name, situation in values["situations"].items():
+            for field in ("reasons", "guidance"):
+                for index, item in enumerate(getattr(situation, field)):
+                    where = f"situations -> {name} -> {field} -> {index}"
+                    problems += [
+                        f"{where} -> points: unknown article point {p!r}"
+                        for p in item.points
+                        if p not in points
+                    ]
+                    problems += [
+                        f"{where} -> facts: unknown fact {f!r}" for f in item.facts if f not in facts
+                    ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return values
+
+    def items(self, situation: str) -> list[Item]:
+        entry = self.situations[situation]
+        return [*entry.reasons, *entry.guidance]
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for detail in error.errors():
+        location = " -> ".join(str(part) for part in detail["loc"] if part != "__root__")
+        lines.append(f"  {location or '(top level)'}: {detail['msg']}")
+    return "\n".join(lines)
+
+
+def parse_knowledge(path: Path) -> Knowledge:
+    """Reads and validates the knowledge file, or raises KnowledgeError saying where it is wrong."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise KnowledgeError(f"{path}: cannot read the knowledge file: {error}") from error
+    except yaml.YAMLError as error:
+        raise KnowledgeError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise KnowledgeError(f"{path}: expected a mapping at the top level")
+    try:
+        return Knowledge.parse_obj(raw)
+    except ValidationError as error:
+        raise KnowledgeError(f"{path}: the knowledge file breaks its schema:\n{_describe(error)}") from error
+
+
+class KnowledgeCache:
+    """Holds the validated knowledge and reloads it when the file changes.
+
+    A broken edit while the server runs is logged and the last good version kept,
+    so a typo never takes the coach down mid-conversation.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._knowledge: Knowledge | None = None
+        self._stamp: tuple[int, int] | None = None
+
+    def _current_stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size)
+
+    def get(self) -> Knowledge:
+        stamp = self._current_stamp()
+        with self._lock:
+            if self._knowledge is not None and stamp == self._stamp:
+                return self._knowledge
+            try:
+                knowledge = parse_knowledge(self.path)
+            except KnowledgeError:
+                if self._knowledge is None:
+                    raise
+                logger.exception("Keeping the last valid knowledge: the edited file is invalid.")
+                self._stamp = stamp  # do not re-parse the same broken file on every message
+                return self._knowledge
+            self._knowledge, self._stamp = knowledge, stamp
+            return knowledge
