@@ -9,14 +9,8 @@ BIN := $(VENV)/bin
 MODEL := models/callback-coach.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
 
-# Local defaults; set any of these in the environment to override them.
-export RASA_HOST ?= 127.0.0.1
-export RASA_PORT ?= 5005
-export ACTION_SERVER_HOST ?= 127.0.0.1
-export ACTION_PORT ?= 5055
-export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
-export DATABASE_URL ?= sqlite:///$(CURDIR)/var/callback_coach.db
-export COACH_TIMEZONE ?= UTC
+# Server settings (ports, DATABASE_URL, COACH_TIMEZONE...) come from the environment,
+# with local defaults in callback_coach/launcher.py; see the README.
 export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
@@ -58,10 +52,10 @@ $(MODEL): $(TRAINING_INPUTS) | $(VENV)/.spacy-model
 train: $(MODEL)
 
 run: $(MODEL)
-	@bash scripts/run.sh chat
+	@$(BIN)/python -m callback_coach.launcher chat
 
 serve: $(MODEL)
-	@bash scripts/run.sh serve
+	@$(BIN)/python -m callback_coach.launcher serve
 
 test: $(MODEL)
 	@mkdir -p var/logs

@@ -1,0 +1,207 @@
+"""Starts and stops the two servers; used by `make run`, `make serve`, the tests and the benchmark.
+
+    python -m callback_coach.launcher chat    # action server + chat in this terminal
+    python -m callback_coach.launcher serve   # action server + Rasa server, until Ctrl-C
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DEFAULT_MODEL = PROJECT_ROOT / "models" / "callback-coach.tar.gz"
+LOG_DIR = PROJECT_ROOT / "var" / "logs"
+
+
+class ServerError(RuntimeError):
+    """A server did not come up; the message says which and where its log is."""
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+    started_at: float = field(default_factory=time.monotonic)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM the server's process group, then SIGKILL if it lingers."""
+        if self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=timeout)
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=timeout)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def default_environment() -> dict[str, str]:
+    """The environment with the project's local defaults filled in where unset."""
+    env = dict(os.environ)
+    env.setdefault("DATABASE_URL", f"sqlite:///{PROJECT_ROOT / 'var' / 'callback_coach.db'}")
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return env
+
+
+def _spawn(name: str, command: list[str], env: Mapping[str, str], log_path: Path, url: str) -> Server:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so stop() reaches its children
+        )
+    return Server(name, process, url, log_path)
+
+
+def wait_until_ready(server: Server, path: str, timeout: float) -> float:
+    """Polls `path` until it answers 200; returns the seconds it took."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise ServerError(
+                f"{server.name} exited with code {server.process.returncode}; "
+                f"log {server.log_path}:\n{server.log_tail()}"
+            )
+        try:
+            with urllib.request.urlopen(server.url + path, timeout=2) as response:
+                if response.status == 200:
+                    return time.monotonic() - server.started_at
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise ServerError(f"{server.name} did not answer within {timeout:.0f} s; log {server.log_path}")
+
+
+def start_action_server(
+    port: int, env: Mapping[str, str], log_path: Path, timeout: float = 60.0
+) -> Server:
+    command = [str(BIN / "python"), "-m", "callback_coach.action_server", "--port", str(port)]
+    server = _spawn("action server", command, env, log_path, f"http://127.0.0.1:{port}")
+    wait_until_ready(server, "/health", timeout)
+    return server
+
+
+def rasa_command(
+    mode: str, model: Path, port: int, auth_token: str | None = None, extra: list[str] | None = None
+) -> list[str]:
+    command = [
+        str(BIN / "rasa"),
+        mode,
+        "--model",
+        str(model),
+        "--endpoints",
+        "endpoints.yml",
+        "--credentials",
+        "credentials.yml",
+        "--interface",
+        os.environ.get("RASA_HOST", "127.0.0.1"),
+        "--port",
+        str(port),
+    ]
+    if auth_token:
+        command += ["--enable-api", "--auth-token", auth_token]
+    return command + (extra or [])
+
+
+def start_rasa_server(
+    model: Path,
+    port: int,
+    env: Mapping[str, str],
+    log_path: Path,
+    auth_token: str | None = None,
+    timeout: float = 180.0,
+) -> Server:
+    command = rasa_command("run", model, port, auth_token)
+    server = _spawn("Rasa server", command, env, log_path, f"http://127.0.0.1:{port}")
+    # The REST channel's health route answers only once the model is loaded.
+    wait_until_ready(server, "/webhooks/rest/", timeout)
+    return server
+
+
+def _main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("mode", choices=["chat", "serve"])
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    args = parser.parse_args(argv)
+
+    env = default_environment()
+    rasa_port = int(env.get("RASA_PORT", "5005"))
+    action_port = int(env.get("ACTION_PORT", "5055"))
+    env.setdefault("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{action_port}/webhook")
+    (PROJECT_ROOT / "var").mkdir(exist_ok=True)
+
+    print("Starting Callback Coach… (the first answer can take half a minute)", flush=True)
+    actions = start_action_server(action_port, env, LOG_DIR / "actions.log")
+    try:
+        if args.mode == "serve":
+            rasa = start_rasa_server(args.model, rasa_port, env, LOG_DIR / "rasa.log")
+            print(
+                f"Rasa server: {rasa.url}/webhooks/rest/webhook  (log {rasa.log_path})\n"
+                f"Action server: {actions.url}  (log {actions.log_path})\nCtrl-C stops both.",
+                flush=True,
+            )
+            try:
+                rasa.process.wait()
+            finally:
+                rasa.stop()
+            return 0
+        # The same conversation id each time, so the coach remembers you between runs.
+        conversation_id = env.get("CHAT_CONVERSATION_ID", f"terminal-{getpass.getuser()}")
+        command = rasa_command(
+            "shell",
+            args.model,
+            rasa_port,
+            extra=[
+                "--conversation-id",
+                conversation_id,
+                "--quiet",
+                "--log-file",
+                str(LOG_DIR / "rasa.log"),
+            ],
+        )
+        print("Type your message and press Enter. Ctrl-C or /stop ends the chat.", flush=True)
+        return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        actions.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

@@ -1,0 +1,115 @@
+"""Shared fixtures: the trained model and the real servers, started once per test run."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from callback_coach.launcher import (
+    DEFAULT_MODEL,
+    Server,
+    default_environment,
+    free_port,
+    start_action_server,
+    start_rasa_server,
+)
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    if not DEFAULT_MODEL.exists():
+        pytest.fail(f"{DEFAULT_MODEL} is missing: run `make test`, which trains it first.")
+    return DEFAULT_MODEL
+
+
+@dataclass
+class Assistant:
+    """Both real servers, talking to one database, driven over HTTP like a client would."""
+
+    model: Path
+    database_url: str
+    log_dir: Path
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    rasa: Server | None = None
+    actions: Server | None = None
+
+    def start(self) -> None:
+        action_port, rasa_port = free_port(), free_port()
+        env = default_environment()
+        env["DATABASE_URL"] = self.database_url
+        env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{action_port}/webhook"
+        self.actions = start_action_server(action_port, env, self.log_dir / "actions.log")
+        self.rasa = start_rasa_server(
+            self.model, rasa_port, env, self.log_dir / "rasa.log", auth_token=self.token
+        )
+
+    def stop(self) -> None:
+        for server in (self.rasa, self.actions):
+            if server is not None:
+                server.stop()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    @property
+    def url(self) -> str:
+        assert self.rasa is not None
+        return self.rasa.url
+
+    def say(self, sender: str, text: str) -> list[dict[str, Any]]:
+        response = requests.post(
+            f"{self.url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": text},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        response = requests.get(
+            f"{self.url}/conversations/{sender}/tracker",
+            params={"token": self.token},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def slots(self, sender: str) -> dict[str, Any]:
+        return self.tracker(sender)["slots"]
+
+
+@pytest.fixture(scope="session")
+def assistant(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    """The servers on a SQLite file, as a newcomer runs them."""
+    directory = tmp_path_factory.mktemp("assistant")
+    running = Assistant(model_path, f"sqlite:///{directory / 'coach.db'}", directory)
+    running.start()
+    yield running
+    running.stop()
+
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """PostgreSQL where it runs (always on CI); elsewhere these tests are skipped, saying why."""
+    import sqlalchemy as sa
+
+    try:
+        with sa.create_engine(POSTGRES_URL).connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as error:
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL} (set TEST_POSTGRES_URL): {error}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return POSTGRES_URL

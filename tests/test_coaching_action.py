@@ -1,0 +1,211 @@
+"""The coaching action on real rasa-sdk Tracker objects: returned events and sent messages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.coaching import ActionCoach, knowledge_cache
+from actions.knowledge import SITUATIONS, Knowledge
+
+# Wednesday 25 November 2026, noon UTC.
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def knowledge() -> Knowledge:
+    return knowledge_cache().get()
+
+
+def entity(name: str, value: str, text: str) -> dict[str, Any]:
+    start = text.index(value)
+    return {"entity": name, "value": value, "start": start, "end": start + len(value)}
+
+
+def make_tracker(
+    text: str,
+    intent: str,
+    entities: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
+    history: list[dict[str, Any]] | None = None,
+) -> Tracker:
+    message = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.99},
+        "entities": entities or [],
+    }
+    events = [*(history or []), {"event": "user", "timestamp": NOW.timestamp(), "text": text, "parse_data": message}]
+    return Tracker(
+        sender_id="test-user",
+        slots=slots or {},
+        latest_message=message,
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+async def run_coach(tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = await ActionCoach().run(dispatcher, tracker, {})
+    return events, dispatcher.messages
+
+
+def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+@pytest.mark.parametrize("situation", SITUATIONS)
+async def test_every_situation_is_coached_from_its_entry(situation: str, knowledge: Knowledge) -> None:
+    events, messages = await run_coach(make_tracker("something happened", situation))
+    entry = knowledge.situations[situation]
+
+    assert slots_of(events)["situation"] == situation
+    assert slots_of(events)["next_step"] in entry.next_step
+    assert messages[0]["text"] in entry.reassurance
+    assert messages[1]["text"].startswith(knowledge.messages.reasons_heading)
+    assert messages[2]["text"].startswith(knowledge.messages.guidance_heading)
+    shown = messages[1]["text"] + messages[2]["text"]
+    assert sum(item.text in shown for item in entry.reasons) == 2
+    assert sum(item.text in shown for item in entry.guidance) == 2
+    buttons = messages[-1]["buttons"]
+    assert [b["payload"] for b in buttons] == [f"/{b.intent}" for b in entry.buttons]
+    assert "{" not in messages[-1]["text"], "a placeholder was left unfilled"
+
+
+@pytest.mark.parametrize(
+    ("situation", "step"),
+    [
+        ("rejected", "ask_feedback"),
+        ("skills_gap", "ask_feedback"),
+        ("on_hold", "check_back"),
+        ("vacancy_cancelled", "keep_searching"),
+        ("ask_interview_etiquette", "prepare"),
+        ("feeling_discouraged", "take_care"),
+    ],
+)
+async def test_next_step_of_each_situation(situation: str, step: str) -> None:
+    events, _ = await run_coach(make_tracker("text", situation))
+    assert slots_of(events)["next_step"] == step
+
+
+async def test_no_callback_recent_interview_means_wait_with_a_date() -> None:
+    text = "I interviewed at Acme with Sarah Jones 2 days ago for the data analyst job and nothing"
+    tracker = make_tracker(
+        text,
+        "no_callback",
+        [
+            entity("ORG", "Acme", text),
+            entity("PERSON", "Sarah Jones", text),
+            entity("DATE", "2 days ago", text),
+            entity("role", "data analyst", text),
+        ],
+    )
+    events, messages = await run_coach(tracker)
+
+    assert slots_of(events) == {
+        "company": "Acme",
+        "person": "Sarah Jones",
+        "role": "data analyst",
+        "interview_date": "2026-11-23",
+        "days_since_interview": 2.0,
+        "situation": "no_callback",
+        "next_step": "wait",
+    }
+    # Monday 23 November + 5 business days.
+    assert "Monday 30 November" in messages[-1]["text"]
+
+
+async def test_no_callback_after_three_weeks_means_follow_up_from_a_date() -> None:
+    text = "had the interview three weeks ago and they ghosted me"
+    events, messages = await run_coach(
+        make_tracker(text, "no_callback", [entity("DATE", "three weeks ago", text)])
+    )
+    assert slots_of(events)["next_step"] == "follow_up"
+    assert slots_of(events)["days_since_interview"] == 21.0
+    assert "Wednesday 11 November" in messages[-1]["text"]
+
+
+async def test_unknown_interview_date_asks_for_it(knowledge: Knowledge) -> None:
+    events, messages = await run_coach(make_tracker("they never called back", "no_callback"))
+    assert slots_of(events)["next_step"] == "wait"
+    assert slots_of(events)["days_since_interview"] is None
+    assert knowledge.messages.ask_interview_date in messages[-1]["text"]
+
+
+async def test_a_date_given_later_updates_the_next_step_without_repeating_the_coaching() -> None:
+    tracker = make_tracker(
+        "last thursday",
+        "inform",
+        slots={"situation": "no_callback", "next_step": "wait"},
+    )
+    events, messages = await run_coach(tracker)
+    assert slots_of(events)["interview_date"] == "2026-11-19"
+    assert slots_of(events)["next_step"] == "wait"
+    assert len(messages) == 1
+    assert "Thursday 26 November" in messages[0]["text"]
+
+
+async def test_a_date_without_a_situation_asks_what_happened(knowledge: Knowledge) -> None:
+    events, messages = await run_coach(make_tracker("two weeks ago", "inform"))
+    assert messages[0]["text"] == knowledge.messages.ask_situation
+    assert messages[0]["buttons"]
+    assert "situation" not in slots_of(events)
+    assert slots_of(events)["days_since_interview"] == 14.0
+
+
+async def test_the_same_situation_twice_gets_a_different_reply() -> None:
+    first_events, first = await run_coach(make_tracker("no word from them", "no_callback"))
+    history = [SlotSet(e["name"], e["value"]) for e in first_events if e.get("event") == "slot"]
+    _, second = await run_coach(make_tracker("still nothing from them", "no_callback", history=history))
+    assert first[0]["text"] != second[0]["text"]
+    assert first[1]["text"] != second[1]["text"]
+
+
+async def test_details_from_earlier_turns_are_kept() -> None:
+    tracker = make_tracker(
+        "they put it on hold", "on_hold", slots={"company": "Globex", "person": "Priya"}
+    )
+    events, _ = await run_coach(tracker)
+    assert slots_of(events)["company"] == "Globex"
+    assert slots_of(events)["person"] == "Priya"
+
+
+async def test_names_that_are_not_employers_are_ignored() -> None:
+    text = "HR at Initech said nothing since the Zoom call"
+    tracker = make_tracker(
+        text, "no_callback", [entity("ORG", "HR", text), entity("ORG", "Initech", text)]
+    )
+    events, _ = await run_coach(tracker)
+    assert slots_of(events)["company"] == "Initech"
+
+
+async def test_promised_dates_are_not_taken_for_the_interview_date() -> None:
+    text = "they said they would decide by Friday"
+    events, _ = await run_coach(make_tracker(text, "no_callback", [entity("DATE", "Friday", text)]))
+    assert slots_of(events)["interview_date"] is None
+
+
+async def test_crisis_words_get_care_not_coaching() -> None:
+    tracker = make_tracker("after this rejection I want to end my life", "rejected")
+    events, messages = await run_coach(tracker)
+    assert events == []
+    assert messages == [
+        {
+            "text": None,
+            "buttons": [],
+            "elements": [],
+            "custom": {},
+            "template": "utter_crisis",
+            "response": "utter_crisis",
+            "image": None,
+            "attachment": None,
+        }
+    ]
