@@ -168,7 +168,7 @@ class ActionCoach(Action):
             "date": format_day(step.date, today) if step.date else "",
             "company": known.company or messages.unknown_company,
             "person": known.person or messages.unknown_person,
-            "role": known.role or messages.unknown_role,
+            "role": f"the {known.role} role" if known.role else messages.unknown_role,
             "days": str((today - known.interview_date).days) if known.interview_date else "",
         }
         parts = [template.format_map(values)]
