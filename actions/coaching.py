@@ -95,11 +95,16 @@ class ActionCoach(Action):
             return events
 
         step = decide_next_step(
-            situation, now.date(), known.interview_date, knowledge.timing.follow_up_after_business_days
+            situation,
+            now.date(),
+            known.interview_date,
+            knowledge.timing.follow_up_after_business_days,
         )
         shown: list[Item] = []
         if intent in SITUATIONS:
-            shown = self._coach(dispatcher, knowledge, situation, _times_coached(tracker, situation))
+            shown = self._coach(
+                dispatcher, knowledge, situation, _times_coached(tracker, situation)
+            )
         fact_ids = [fact for item in shown for fact in item.facts]
         if situation in DATE_DEPENDENT_SITUATIONS:
             fact_ids += knowledge.timing.facts
@@ -117,7 +122,9 @@ class ActionCoach(Action):
             SlotSet("company", known.company),
             SlotSet("person", known.person),
             SlotSet("role", known.role),
-            SlotSet("interview_date", known.interview_date.isoformat() if known.interview_date else None),
+            SlotSet(
+                "interview_date", known.interview_date.isoformat() if known.interview_date else None
+            ),
             SlotSet("days_since_interview", float(days) if days is not None else None),
         ]
 
@@ -160,7 +167,7 @@ class ActionCoach(Action):
     ) -> None:
         entry = knowledge.situations[situation]
         messages = knowledge.messages
-        template = entry.next_step[step.step]
+        template: str = entry.next_step[step.step]
         ask_date = situation in DATE_DEPENDENT_SITUATIONS and known.interview_date is None
         if ask_date and step.step + NO_DATE_SUFFIX in entry.next_step:
             template = entry.next_step[step.step + NO_DATE_SUFFIX]
@@ -176,7 +183,8 @@ class ActionCoach(Action):
             parts.append(messages.ask_interview_date)
         sources = _source_names(knowledge, fact_ids)
         if sources:
-            parts.append(messages.sources_line.format(sources=", ".join(sources)))
+            sources_line: str = messages.sources_line
+            parts.append(sources_line.format(sources=", ".join(sources)))
         dispatcher.utter_message(
             text="\n\n".join(parts),
             buttons=[{"title": b.title, "payload": f"/{b.intent}"} for b in entry.buttons],

@@ -114,9 +114,7 @@ class Situation(Strict):
     next_step: dict[str, Text]  # type: ignore[valid-type]
     buttons: conlist(Button, min_items=1, max_items=5)  # type: ignore[valid-type]
 
-    _placeholders = validator("reassurance", each_item=True, allow_reuse=True)(
-        _check_placeholders
-    )
+    _placeholders = validator("reassurance", each_item=True, allow_reuse=True)(_check_placeholders)
 
     @validator("next_step")
     def known_steps(cls, steps: dict[str, str]) -> dict[str, str]:
@@ -201,7 +199,9 @@ class Knowledge(Strict):
                         if p not in points
                     ]
                     problems += [
-                        f"{where} -> facts: unknown fact {f!r}" for f in item.facts if f not in facts
+                        f"{where} -> facts: unknown fact {f!r}"
+                        for f in item.facts
+                        if f not in facts
                     ]
         if problems:
             raise ValueError("; ".join(problems))
@@ -233,7 +233,9 @@ def parse_knowledge(path: Path) -> Knowledge:
     try:
         return Knowledge.parse_obj(raw)
     except ValidationError as error:
-        raise KnowledgeError(f"{path}: the knowledge file breaks its schema:\n{_describe(error)}") from error
+        raise KnowledgeError(
+            f"{path}: the knowledge file breaks its schema:\n{_describe(error)}"
+        ) from error
 
 
 class KnowledgeCache:

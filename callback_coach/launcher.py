@@ -1,7 +1,7 @@
 """Starts and stops the two servers; used by `make run`, `make serve`, the tests and the benchmark.
 
-    python -m callback_coach.launcher chat    # action server + chat in this terminal
-    python -m callback_coach.launcher serve   # action server + Rasa server, until Ctrl-C
+python -m callback_coach.launcher chat    # action server + chat in this terminal
+python -m callback_coach.launcher serve   # action server + Rasa server, until Ctrl-C
 """
 
 from __future__ import annotations
@@ -73,7 +73,9 @@ def default_environment() -> dict[str, str]:
     return env
 
 
-def _spawn(name: str, command: list[str], env: Mapping[str, str], log_path: Path, url: str) -> Server:
+def _spawn(
+    name: str, command: list[str], env: Mapping[str, str], log_path: Path, url: str
+) -> Server:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         process = subprocess.Popen(

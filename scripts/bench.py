@@ -130,7 +130,9 @@ def start_both(model: Path, workdir: Path) -> tuple[Server, Server, float]:
     rasa = start_rasa_server(model, rasa_port, env, workdir / "rasa.log")
     # Start-up ends with the first reply to a user message.
     requests.post(
-        f"{rasa.url}/webhooks/rest/webhook", json={"sender": "bench-start", "message": "hi"}, timeout=60
+        f"{rasa.url}/webhooks/rest/webhook",
+        json={"sender": "bench-start", "message": "hi"},
+        timeout=60,
     ).raise_for_status()
     return actions, rasa, time.monotonic() - started
 
@@ -160,7 +162,9 @@ def main() -> int:
             starts.append(start_s)
             single.append(load(rasa.url, 1, args.conversations))
             ten.append(load(rasa.url, 10, args.conversations))
-            memory.append({"rasa_mb": rss_mb(rasa.process.pid), "actions_mb": rss_mb(actions.process.pid)})
+            memory.append(
+                {"rasa_mb": rss_mb(rasa.process.pid), "actions_mb": rss_mb(actions.process.pid)}
+            )
         finally:
             rasa.stop()
             actions.stop()
@@ -179,8 +183,9 @@ def main() -> int:
     print(f"  Rasa server memory (RSS)   {median_of(memory, 'rasa_mb'):8.0f} MB")
     print(f"  action server memory (RSS) {median_of(memory, 'actions_mb'):8.0f} MB")
     for label, runs in (("1 at a time", single), ("10 at once", ten)):
+        p50, p95 = median_of(runs, "p50_ms"), median_of(runs, "p95_ms")
         print(
-            f"  {label:<12} p50 {median_of(runs, 'p50_ms'):6.1f} ms  p95 {median_of(runs, 'p95_ms'):6.1f} ms"
+            f"  {label:<12} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms"
             f"  {median_of(runs, 'turns_per_s'):6.1f} turns/s"
         )
     print(f"  raw runs: {out}")

@@ -1,6 +1,6 @@
 """Intent accuracy of a trained model on a labelled NLU file, in-process (no plots, no reports).
 
-    .venv/bin/python -m scripts.nlu_eval MODEL.tar.gz tests/data/nlu_holdout.yml
+.venv/bin/python -m scripts.nlu_eval MODEL.tar.gz tests/data/nlu_holdout.yml
 """
 
 from __future__ import annotations
@@ -79,7 +79,8 @@ def main(argv: list[str]) -> int:
                 "examples": result.total,
                 "out_of_scope_as_situation": result.out_of_scope_as_situation,
                 "per_intent": {
-                    k: round(result.correct_by_intent[k] / n, 3) for k, n in sorted(result.by_intent.items())
+                    k: round(result.correct_by_intent[k] / n, 3)
+                    for k, n in sorted(result.by_intent.items())
                 },
             },
             indent=1,

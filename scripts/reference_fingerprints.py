@@ -3,7 +3,8 @@
 The test must run where ../shared/reference is absent, and the reference texts are not
 ours to commit, so only one-way hashes of their 7-word runs are kept.
 
-    .venv/bin/python -m scripts.reference_fingerprints ../shared/reference/*.txt ../shared/reference/*.md
+    .venv/bin/python -m scripts.reference_fingerprints \
+        ../shared/reference/*.txt ../shared/reference/*.md
 """
 
 from __future__ import annotations

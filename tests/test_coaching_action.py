@@ -39,7 +39,10 @@ def make_tracker(
         "intent": {"name": intent, "confidence": 0.99},
         "entities": entities or [],
     }
-    events = [*(history or []), {"event": "user", "timestamp": NOW.timestamp(), "text": text, "parse_data": message}]
+    events = [
+        *(history or []),
+        {"event": "user", "timestamp": NOW.timestamp(), "text": text, "parse_data": message},
+    ]
     return Tracker(
         sender_id="test-user",
         slots=slots or {},
@@ -63,7 +66,9 @@ def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("situation", SITUATIONS)
-async def test_every_situation_is_coached_from_its_entry(situation: str, knowledge: Knowledge) -> None:
+async def test_every_situation_is_coached_from_its_entry(
+    situation: str, knowledge: Knowledge
+) -> None:
     events, messages = await run_coach(make_tracker("something happened", situation))
     entry = knowledge.situations[situation]
 
@@ -164,7 +169,9 @@ async def test_a_date_without_a_situation_asks_what_happened(knowledge: Knowledg
 async def test_the_same_situation_twice_gets_a_different_reply() -> None:
     first_events, first = await run_coach(make_tracker("no word from them", "no_callback"))
     history = [SlotSet(e["name"], e["value"]) for e in first_events if e.get("event") == "slot"]
-    _, second = await run_coach(make_tracker("still nothing from them", "no_callback", history=history))
+    _, second = await run_coach(
+        make_tracker("still nothing from them", "no_callback", history=history)
+    )
     assert first[0]["text"] != second[0]["text"]
     assert first[1]["text"] != second[1]["text"]
 

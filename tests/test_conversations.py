@@ -31,7 +31,9 @@ def test_conversation_tests_predict_every_step(model_path: Path, tmp_path: Path)
         timeout=600,
     )
     failed = tmp_path / "failed_test_stories.yml"
-    details = failed.read_text() if failed.exists() else result.stdout[-3000:] + result.stderr[-3000:]
+    details = (
+        failed.read_text() if failed.exists() else result.stdout[-3000:] + result.stderr[-3000:]
+    )
     assert result.returncode == 0, details
     report = (tmp_path / "story_report.json").read_text()
     assert '"conversation_accuracy"' in report or "accuracy" in report

@@ -17,7 +17,9 @@ SLOTS = ("situation", "next_step", "company", "person", "role", "days_since_inte
 def check_survives_restart(assistant: Assistant) -> None:
     sender = f"restart-{uuid.uuid4().hex[:12]}"
     assistant.say(sender, "hi")
-    assistant.say(sender, "I interviewed at Acme Corp with John Parker and they never got back to me")
+    assistant.say(
+        sender, "I interviewed at Acme Corp with John Parker and they never got back to me"
+    )
     before = assistant.tracker(sender)
     assert before["slots"]["situation"] == "no_callback"
     assert before["slots"]["company"] == "Acme Corp"
@@ -44,9 +46,7 @@ def test_conversation_survives_restart_on_sqlite(assistant: Assistant) -> None:
 
 
 @pytest.fixture
-def postgres_assistant(
-    model_path: Path, postgres_url: str, tmp_path: Path
-) -> Iterator[Assistant]:
+def postgres_assistant(model_path: Path, postgres_url: str, tmp_path: Path) -> Iterator[Assistant]:
     running = Assistant(model_path, postgres_url, tmp_path)
     running.start()
     yield running

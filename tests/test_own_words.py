@@ -13,9 +13,7 @@ import yaml
 from actions.settings import DEFAULT_KNOWLEDGE_FILE, PROJECT_ROOT
 from scripts.reference_fingerprints import N, fingerprints, words
 
-REFERENCE = set(
-    (PROJECT_ROOT / "tests" / "data" / "reference_7grams.txt").read_text().split()
-)
+REFERENCE = set((PROJECT_ROOT / "tests" / "data" / "reference_7grams.txt").read_text().split())
 
 
 def strings(node: object) -> Iterator[str]:
