@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from callback_coach.terminal_chat import chat
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "callback-coach.tar.gz"
@@ -91,23 +93,32 @@ def _spawn(
 
 
 def wait_until_ready(server: Server, path: str, timeout: float) -> float:
-    """Polls `path` until it answers 200; returns the seconds it took."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise ServerError(
-                f"{server.name} exited with code {server.process.returncode}; "
-                f"log {server.log_path}:\n{server.log_tail()}"
-            )
-        try:
-            with urllib.request.urlopen(server.url + path, timeout=2) as response:
-                if response.status == 200:
-                    return time.monotonic() - server.started_at
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    server.stop()
-    raise ServerError(f"{server.name} did not answer within {timeout:.0f} s; log {server.log_path}")
+    """Polls `path` until it answers 200; returns the seconds it took.
+
+    A server that fails, times out or is interrupted while starting is stopped, so
+    nothing is left running behind the caller's back.
+    """
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise ServerError(
+                    f"{server.name} exited with code {server.process.returncode}; "
+                    f"log {server.log_path}:\n{server.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(server.url + path, timeout=2) as response:
+                    if response.status == 200:
+                        return time.monotonic() - server.started_at
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        raise ServerError(
+            f"{server.name} did not answer within {timeout:.0f} s; log {server.log_path}"
+        )
+    except BaseException:
+        server.stop()
+        raise
 
 
 def start_action_server(
@@ -119,9 +130,7 @@ def start_action_server(
     return server
 
 
-def rasa_command(
-    mode: str, model: Path, port: int, auth_token: str | None = None, extra: list[str] | None = None
-) -> list[str]:
+def rasa_command(mode: str, model: Path, port: int, auth_token: str | None = None) -> list[str]:
     command = [
         str(BIN / "rasa"),
         mode,
@@ -138,7 +147,7 @@ def rasa_command(
     ]
     if auth_token:
         command += ["--enable-api", "--auth-token", auth_token]
-    return command + (extra or [])
+    return command
 
 
 def start_rasa_server(
@@ -168,41 +177,46 @@ def _main(argv: list[str] | None = None) -> int:
     env.setdefault("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{action_port}/webhook")
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
 
-    print("Starting Callback Coach… (the first answer can take half a minute)", flush=True)
-    actions = start_action_server(action_port, env, LOG_DIR / "actions.log")
+    # A hang-up or kill of the launcher must still stop both servers.
+    signal.signal(signal.SIGHUP, _raise_interrupt)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    print("Starting Callback Coach… (about half a minute)", flush=True)
+    servers: list[Server] = []
     try:
+        servers.append(start_action_server(action_port, env, LOG_DIR / "actions.log"))
+        rasa = start_rasa_server(args.model, rasa_port, env, LOG_DIR / "rasa.log")
+        servers.append(rasa)
         if args.mode == "serve":
-            rasa = start_rasa_server(args.model, rasa_port, env, LOG_DIR / "rasa.log")
             print(
                 f"Rasa server: {rasa.url}/webhooks/rest/webhook  (log {rasa.log_path})\n"
-                f"Action server: {actions.url}  (log {actions.log_path})\nCtrl-C stops both.",
+                f"Action server: {servers[0].url}  (log {servers[0].log_path})\n"
+                "Ctrl-C stops both.",
                 flush=True,
             )
-            try:
-                rasa.process.wait()
-            finally:
-                rasa.stop()
+            rasa.process.wait()
             return 0
         # The same conversation id each time, so the coach remembers you between runs.
-        conversation_id = env.get("CHAT_CONVERSATION_ID", f"terminal-{getpass.getuser()}")
-        command = rasa_command(
-            "shell",
-            args.model,
-            rasa_port,
-            extra=[
-                "--conversation-id",
-                conversation_id,
-                "--quiet",
-                "--log-file",
-                str(LOG_DIR / "rasa.log"),
-            ],
+        sender = env.get("CHAT_CONVERSATION_ID", f"terminal-{getpass.getuser()}")
+        print(
+            "Callback Coach is ready. Tell it what happened after your interview.\n"
+            "Type a number to pick a suggestion; /stop or Ctrl-C ends the chat.\n",
+            flush=True,
         )
-        print("Type your message and press Enter. Ctrl-C or /stop ends the chat.", flush=True)
-        return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
-    except KeyboardInterrupt:
+        chat(rasa.url, sender)
         return 0
+    except KeyboardInterrupt:
+        print()
+        return 0
+    except ServerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     finally:
-        actions.stop()
+        for server in reversed(servers):
+            server.stop()
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
