@@ -51,6 +51,11 @@ def test_knowledge_file_is_in_our_own_words() -> None:
 def test_domain_responses_and_readme_are_in_our_own_words() -> None:
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
     texts = list(strings(domain["responses"]))
-    texts.append((PROJECT_ROOT / "README.md").read_text(encoding="utf-8"))
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    # The README's transcript names the cited sources, which are quoted on purpose.
+    knowledge = yaml.safe_load(DEFAULT_KNOWLEDGE_FILE.read_text(encoding="utf-8"))
+    for source in knowledge["sources"].values():
+        readme = readme.replace(source["name"], " ").replace(source["title"], " ")
+    texts.append(readme)
     copied = {text[:60]: copied_runs(text) for text in texts}
     assert {t: runs for t, runs in copied.items() if runs} == {}
