@@ -25,13 +25,10 @@ help:
 	@echo "make bench        measure training, start-up, memory and latency"
 	@echo "make nlu-compare  cross-validate our NLU pipeline against Rasa's default"
 
-# uv, when missing, comes from PyPI.
-$(VENV)/.uv-ok:
+# uv, when missing, comes from PyPI. --inexact keeps the spaCy model package, which
+# is not in the lock.
+$(VENV)/.synced: uv.lock pyproject.toml
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	@mkdir -p $(VENV) && touch $@
-
-# --inexact keeps the spaCy model package, which is not in the lock.
-$(VENV)/.synced: uv.lock pyproject.toml $(VENV)/.uv-ok
 	$(UV) sync --frozen --inexact
 	@touch $@
 
