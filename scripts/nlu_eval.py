@@ -38,6 +38,7 @@ class Evaluation:
     out_of_scope_total: int = 0
     out_of_scope_as_situation: int = 0
     errors: list[tuple[str, str, str, float]] = field(default_factory=list)
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # (expected, predicted)
     by_intent: Counter[str] = field(default_factory=Counter)
     correct_by_intent: Counter[str] = field(default_factory=Counter)
 
@@ -55,6 +56,7 @@ async def evaluate(model: Path, data: Path) -> Evaluation:
         parsed = await agent.parse_message(example.get("text"))
         predicted = parsed["intent"]["name"]
         result.total += 1
+        result.pairs.append((expected, predicted))
         result.by_intent[expected] += 1
         if predicted == expected:
             result.correct += 1

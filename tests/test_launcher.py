@@ -1,0 +1,72 @@
+"""`make run`'s chat: both servers start, the chat answers, and nothing is left running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from callback_coach.launcher import PROJECT_ROOT, free_port
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def launcher_env(tmp_path: Path, rasa_port: int, action_port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "RASA_PORT": str(rasa_port),
+        "ACTION_PORT": str(action_port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}",
+        "CHAT_CONVERSATION_ID": "launcher-test",
+    }
+
+
+def test_terminal_chat_answers_and_stops_both_servers(model_path: Path, tmp_path: Path) -> None:
+    rasa_port, action_port = free_port(), free_port()
+    result = subprocess.run(
+        [sys.executable, "-m", "callback_coach.launcher", "chat", "--model", str(model_path)],
+        input="hello\n1\n/stop\n",
+        env=launcher_env(tmp_path, rasa_port, action_port),
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "I'm Callback Coach" in result.stdout
+    assert "[1] They haven't called me back" in result.stdout
+    assert "(you picked: They haven't called me back)" in result.stdout
+    assert "When was your interview?" in result.stdout  # the coaching reply to the button
+    assert not port_open(rasa_port) and not port_open(action_port)
+
+
+def test_ctrl_c_stops_everything_the_launcher_started(model_path: Path, tmp_path: Path) -> None:
+    rasa_port, action_port = free_port(), free_port()
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "callback_coach.launcher", "serve", "--model", str(model_path)],
+        env=launcher_env(tmp_path, rasa_port, action_port),
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not (port_open(rasa_port) and port_open(action_port)):
+            assert launcher.poll() is None, launcher.stdout.read() if launcher.stdout else ""
+            assert time.monotonic() < deadline, "the servers did not come up"
+            time.sleep(0.5)
+        launcher.send_signal(signal.SIGINT)
+        assert launcher.wait(timeout=60) == 0
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    assert not port_open(rasa_port) and not port_open(action_port)
