@@ -17,18 +17,7 @@ from rasa.core.agent import Agent
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa.utils.log_utils import configure_structlog
 
-SITUATIONS = frozenset(
-    {
-        "no_callback",
-        "rejected",
-        "on_hold",
-        "vacancy_cancelled",
-        "skills_gap",
-        "feeling_discouraged",
-        "ask_contact_recruiter",
-        "ask_interview_etiquette",
-    }
-)
+from actions.knowledge import SITUATIONS
 
 
 @dataclass
