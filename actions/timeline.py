@@ -64,17 +64,6 @@ def add_business_days(start: date, count: int) -> date:
     return day
 
 
-def business_days_between(start: date, end: date) -> int:
-    """Business days after `start` up to and including `end` (0 when end <= start)."""
-    days = 0
-    day = start
-    while day < end:
-        day += timedelta(days=1)
-        if is_business_day(day):
-            days += 1
-    return days
-
-
 def next_business_day_on_or_after(day: date) -> date:
     while not is_business_day(day):
         day += timedelta(days=1)

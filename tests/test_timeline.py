@@ -9,7 +9,6 @@ import pytest
 from actions.timeline import (
     NextStep,
     add_business_days,
-    business_days_between,
     decide_next_step,
     format_day,
     parse_past_date,
@@ -68,19 +67,6 @@ def test_parse_past_date_rejects_future_and_nonsense(phrase: str) -> None:
 )
 def test_add_business_days(start: date, count: int, expected: date) -> None:
     assert add_business_days(start, count) == expected
-
-
-@pytest.mark.parametrize(
-    ("start", "end", "expected"),
-    [
-        (date(2026, 11, 16), date(2026, 11, 23), 5),
-        (date(2026, 11, 20), date(2026, 11, 23), 1),
-        (date(2026, 11, 21), date(2026, 11, 22), 0),  # a weekend holds no business day
-        (date(2026, 11, 25), date(2026, 11, 20), 0),
-    ],
-)
-def test_business_days_between(start: date, end: date, expected: int) -> None:
-    assert business_days_between(start, end) == expected
 
 
 @pytest.mark.parametrize(
