@@ -54,13 +54,10 @@ run: $(MODEL)
 serve: $(MODEL)
 	@$(BIN)/python -m callback_coach.launcher serve
 
-test: $(MODEL)
+test: $(MODEL) lint
 	@mkdir -p var/logs
 	$(BIN)/rasa data validate --fail-on-warnings > var/logs/validate.log 2>&1 \
 		|| { cat var/logs/validate.log; exit 1; }
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: setup

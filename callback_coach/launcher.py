@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from callback_coach.terminal_chat import chat
@@ -38,7 +38,6 @@ class Server:
     process: subprocess.Popen[bytes]
     url: str
     log_path: Path
-    started_at: float = field(default_factory=time.monotonic)
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM the server's process group, then SIGKILL if it lingers."""
@@ -92,8 +91,8 @@ def _spawn(
     return Server(name, process, url, log_path)
 
 
-def wait_until_ready(server: Server, path: str, timeout: float) -> float:
-    """Polls `path` until it answers 200; returns the seconds it took.
+def wait_until_ready(server: Server, path: str, timeout: float) -> None:
+    """Polls `path` until it answers 200.
 
     A server that fails, times out or is interrupted while starting is stopped, so
     nothing is left running behind the caller's back.
@@ -109,7 +108,7 @@ def wait_until_ready(server: Server, path: str, timeout: float) -> float:
             try:
                 with urllib.request.urlopen(server.url + path, timeout=2) as response:
                     if response.status == 200:
-                        return time.monotonic() - server.started_at
+                        return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(0.2)
@@ -130,10 +129,10 @@ def start_action_server(
     return server
 
 
-def rasa_command(mode: str, model: Path, port: int, auth_token: str | None = None) -> list[str]:
+def rasa_command(model: Path, port: int, auth_token: str | None = None) -> list[str]:
     command = [
         str(BIN / "rasa"),
-        mode,
+        "run",
         "--model",
         str(model),
         "--endpoints",
@@ -158,7 +157,7 @@ def start_rasa_server(
     auth_token: str | None = None,
     timeout: float = 180.0,
 ) -> Server:
-    command = rasa_command("run", model, port, auth_token)
+    command = rasa_command(model, port, auth_token)
     server = _spawn("Rasa server", command, env, log_path, f"http://127.0.0.1:{port}")
     # The REST channel's health route answers only once the model is loaded.
     wait_until_ready(server, "/webhooks/rest/", timeout)
