@@ -69,6 +69,9 @@ def default_environment() -> dict[str, str]:
     """The environment with the project's local defaults filled in where unset."""
     env = dict(os.environ)
     env.setdefault("DATABASE_URL", f"sqlite:///{PROJECT_ROOT / 'var' / 'callback_coach.db'}")
+    env.setdefault("LOCK_STORE_TYPE", "in_memory")
+    env.setdefault("REDIS_HOST", "127.0.0.1")
+    env.setdefault("REDIS_PORT", "6379")
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env
@@ -131,7 +134,9 @@ def start_action_server(
 
 def rasa_command(model: Path, port: int, auth_token: str | None = None) -> list[str]:
     command = [
-        str(BIN / "rasa"),
+        sys.executable,
+        "-m",
+        "callback_coach.rasa_server",
         "run",
         "--model",
         str(model),
