@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import tempfile
@@ -53,9 +54,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[index]
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, in MB."""
-    total_kb = 0
+def rss_per_process_mb(pid: int) -> list[float]:
+    """Resident memory of a process and of each of its descendants, in MB."""
+    sizes = []
     pids = [pid]
     while pids:
         current = pids.pop()
@@ -63,12 +64,37 @@ def rss_mb(pid: int) -> float:
             with open(f"/proc/{current}/status") as status:
                 for line in status:
                     if line.startswith("VmRSS:"):
-                        total_kb += int(line.split()[1])
+                        sizes.append(int(line.split()[1]) / 1024)
             children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
         except OSError:
             continue
         pids += [int(child) for child in children]
-    return total_kb / 1024
+    return sizes
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants so far."""
+    total = 0.0
+    pids = [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while pids:
+        current = pids.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        pids += [int(child) for child in children]
+    return total
+
+
+def redis_reachable(env: dict[str, str]) -> bool:
+    try:
+        with socket.create_connection((env["REDIS_HOST"], int(env["REDIS_PORT"])), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def measure_training(runs: int) -> list[float]:
@@ -107,22 +133,32 @@ def conversation(url: str) -> list[float]:
     return latencies
 
 
-def load(url: str, concurrency: int, conversations: int) -> dict[str, float]:
+def load(url: str, concurrency: int, conversations: int, *servers: Server) -> dict[str, float]:
+    """Turn latency and throughput; with servers given, also their CPU time per turn,
+    which the machine's other load disturbs far less than the clock."""
+    cpu_before = [cpu_seconds(server.process.pid) for server in servers]
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         results = list(pool.map(lambda _: conversation(url), range(conversations)))
     elapsed = time.perf_counter() - started
     latencies = [ms for result in results for ms in result]
-    return {
+    figures = {
         "p50_ms": statistics.median(latencies),
         "p95_ms": percentile(latencies, 0.95),
         "turns_per_s": len(latencies) / elapsed,
     }
+    for server, before in zip(servers, cpu_before, strict=True):
+        used = cpu_seconds(server.process.pid) - before
+        figures[f"{server.name} cpu_ms_per_turn"] = 1000 * used / len(latencies)
+    return figures
 
 
-def start_both(model: Path, workdir: Path) -> tuple[Server, Server, float]:
+def start_both(model: Path, workdir: Path, workers: int = 1) -> tuple[Server, Server, float]:
     env = default_environment()
     env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.db'}"
+    if workers > 1:
+        # Rasa runs several Sanic workers only with a lock store they can share.
+        env.update(SANIC_WORKERS=str(workers), LOCK_STORE_TYPE="redis")
     action_port, rasa_port = free_port(), free_port()
     env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{action_port}/webhook"
     actions = start_action_server(action_port, env, workdir / "actions.log")
@@ -160,16 +196,33 @@ def main() -> int:
         actions, rasa, start_s = start_both(args.model, workdir)
         try:
             starts.append(start_s)
-            single.append(load(rasa.url, 1, args.conversations))
+            single.append(load(rasa.url, 1, args.conversations, rasa, actions))
             ten.append(load(rasa.url, 10, args.conversations))
             memory.append(
-                {"rasa_mb": rss_mb(rasa.process.pid), "actions_mb": rss_mb(actions.process.pid)}
+                {
+                    "rasa_mb": max(rss_per_process_mb(rasa.process.pid)),
+                    "actions_mb": max(rss_per_process_mb(actions.process.pid)),
+                }
             )
         finally:
             rasa.stop()
             actions.stop()
             shutil.rmtree(workdir, ignore_errors=True)
     report.update(start_s=starts, memory=memory, one_at_a_time=single, ten_at_once=ten)
+
+    two_workers = []
+    if redis_reachable(default_environment()):
+        for _ in range(args.runs):
+            workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+            actions, rasa, _ = start_both(args.model, workdir, workers=2)
+            try:
+                load(rasa.url, 10, 10)  # both workers past their first, slower, turns
+                two_workers.append(load(rasa.url, 10, args.conversations))
+            finally:
+                rasa.stop()
+                actions.stop()
+                shutil.rmtree(workdir, ignore_errors=True)
+        report["ten_at_once_two_workers"] = two_workers
 
     out = PROJECT_ROOT / "var" / "bench" / "latest.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -180,12 +233,21 @@ def main() -> int:
         print(f"  training (cold cache)      {statistics.median(report['training_s']):8.1f} s")
     print(f"  model size                 {report['model_mb']:8.1f} MB")
     print(f"  server start to answer     {statistics.median(starts):8.1f} s")
-    print(f"  Rasa server memory (RSS)   {median_of(memory, 'rasa_mb'):8.0f} MB")
-    print(f"  action server memory (RSS) {median_of(memory, 'actions_mb'):8.0f} MB")
-    for label, runs in (("1 at a time", single), ("10 at once", ten)):
+    print(f"  Rasa server RSS, per proc. {median_of(memory, 'rasa_mb'):8.0f} MB")
+    print(f"  action server RSS          {median_of(memory, 'actions_mb'):8.0f} MB")
+    for server in ("Rasa server", "action server"):
+        cpu = median_of(single, f"{server} cpu_ms_per_turn")
+        print(f"  {server + ' CPU per turn':<26} {cpu:8.1f} ms")
+    loads = [("1 at a time", single), ("10 at once", ten)]
+    if two_workers:
+        loads.append(("10 at once, 2 workers + Redis locks", two_workers))
+    else:
+        print("  (no Redis at REDIS_HOST:REDIS_PORT: the two-worker run was left out)")
+    for label, runs in loads:
         p50, p95 = median_of(runs, "p50_ms"), median_of(runs, "p95_ms")
+        print(f"  {label}")
         print(
-            f"  {label:<12} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms"
+            f"      p50 {p50:6.1f} ms  p95 {p95:6.1f} ms"
             f"  {median_of(runs, 'turns_per_s'):6.1f} turns/s"
         )
     print(f"  raw runs: {out}")
