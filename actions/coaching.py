@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions.knowledge import NO_DATE_SUFFIX, SITUATIONS, Item, Knowledge, KnowledgeCache
 from actions.settings import Settings, load_settings
 from actions.situation_details import Details, extract_details, message_time
-from actions.timeline import NextStep, decide_next_step, format_day
+from actions.timeline import History, NextStep, decide_next_step, format_day
 
 ITEMS_PER_LIST = 2
 # Steps whose date depends on when the interview was.
@@ -97,8 +97,9 @@ class ActionCoach(Action):
         step = decide_next_step(
             situation,
             now.date(),
-            known.interview_date,
-            knowledge.timing.follow_up_after_business_days,
+            History(interview_date=known.interview_date),
+            knowledge.timing.rules(),
+            settings().calendar,
         )
         shown: list[Item] = []
         if intent in SITUATIONS:
@@ -106,8 +107,7 @@ class ActionCoach(Action):
                 dispatcher, knowledge, situation, _times_coached(tracker, situation)
             )
         fact_ids = [fact for item in shown for fact in item.facts]
-        if situation in DATE_DEPENDENT_SITUATIONS:
-            fact_ids += knowledge.timing.facts
+        fact_ids += knowledge.timing.facts_for(step.rules)
         self._next_step(dispatcher, knowledge, situation, step, known, now.date(), fact_ids)
         return [
             *events,
@@ -179,6 +179,9 @@ class ActionCoach(Action):
             "days": str((today - known.interview_date).days) if known.interview_date else "",
         }
         parts = [template.format_map(values)]
+        if step.thank_you_by is not None:
+            thank_you_values = {**values, "date": format_day(step.thank_you_by, today)}
+            parts.append(messages.thank_you_note.format_map(thank_you_values))
         if ask_date:
             parts.append(messages.ask_interview_date)
         sources = _source_names(knowledge, fact_ids)

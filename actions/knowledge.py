@@ -12,11 +12,14 @@ from __future__ import annotations
 import logging
 import string
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, Extra, ValidationError, conlist, constr, root_validator, validator
+
+from actions.timeline import TimingRules
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +141,9 @@ class Messages(Strict):
     unknown_company: Text  # type: ignore[valid-type]
     unknown_person: Text  # type: ignore[valid-type]
     unknown_role: Text  # type: ignore[valid-type]
+    thank_you_note: Text  # type: ignore[valid-type]
+
+    _placeholders = validator("thank_you_note", allow_reuse=True)(_check_placeholders)
 
     @validator("sources_line")
     def sources_placeholder(cls, text: str) -> str:
@@ -146,15 +152,63 @@ class Messages(Strict):
         return text
 
 
-class Timing(Strict):
-    follow_up_after_business_days: int
-    facts: conlist(Identifier, min_items=1)  # type: ignore[valid-type]
+class TimingRule(Strict):
+    """One waiting time and the research facts behind it."""
 
-    @validator("follow_up_after_business_days")
-    def positive(cls, days: int) -> int:
-        if not 1 <= days <= 30:
-            raise ValueError("must be between 1 and 30 business days")
-        return days
+    value: int
+    facts: list[Identifier] = []  # type: ignore[valid-type]
+
+    @validator("value")
+    def in_range(cls, value: int) -> int:
+        if not 0 <= value <= 90:
+            raise ValueError("must be between 0 and 90")
+        return value
+
+
+# The rules taken from the research notes must say which facts they rest on; the last
+# two are the coach's own choices.
+RESEARCHED_TIMING_RULES = (
+    "thank_you_within_days",
+    "follow_up_after_business_days",
+    "after_promised_date_business_days",
+    "follow_up_again_after_days",
+    "follow_ups_before_moving_on",
+    "move_on_weeks_past_promised_date",
+    "on_hold_check_back_days",
+    "feedback_within_business_days",
+)
+
+
+class Timing(Strict):
+    thank_you_within_days: TimingRule
+    follow_up_after_business_days: TimingRule
+    after_promised_date_business_days: TimingRule
+    follow_up_again_after_days: TimingRule
+    follow_ups_before_moving_on: TimingRule
+    move_on_weeks_past_promised_date: TimingRule
+    on_hold_check_back_days: TimingRule
+    feedback_within_business_days: TimingRule
+    keep_searching_within_days: TimingRule
+    take_care_within_business_days: TimingRule
+
+    @root_validator(skip_on_failure=True)
+    def researched_rules_cite_facts(cls, values: dict[str, Any]) -> dict[str, Any]:
+        missing = [name for name in RESEARCHED_TIMING_RULES if not values[name].facts]
+        if missing:
+            raise ValueError(f"{', '.join(missing)}: must list the facts it rests on")
+        return values
+
+    @property
+    def facts(self) -> list[str]:
+        """Every fact the rules rest on, in order, once each."""
+        return self.facts_for(self.__fields__)
+
+    def facts_for(self, rule_names: Iterable[str]) -> list[str]:
+        ids = [fact for name in rule_names for fact in getattr(self, name).facts]
+        return list(dict.fromkeys(ids))
+
+    def rules(self) -> TimingRules:
+        return TimingRules(**{name: getattr(self, name).value for name in self.__fields__})
 
 
 class Knowledge(Strict):
@@ -186,9 +240,11 @@ class Knowledge(Strict):
         for fact_id, fact in facts.items():
             if fact.source not in sources:
                 problems.append(f"facts -> {fact_id} -> source: unknown source {fact.source!r}")
-        for fact_id in values["timing"].facts:
-            if fact_id not in facts:
-                problems.append(f"timing -> facts: unknown fact {fact_id!r}")
+        timing = values["timing"]
+        for rule_name in timing.__fields__:
+            for fact_id in getattr(timing, rule_name).facts:
+                if fact_id not in facts:
+                    problems.append(f"timing -> {rule_name} -> facts: unknown fact {fact_id!r}")
         for name, situation in values["situations"].items():
             for field in ("reasons", "guidance"):
                 for index, item in enumerate(getattr(situation, field)):

@@ -124,8 +124,29 @@ async def test_no_callback_recent_interview_means_wait_with_a_date() -> None:
         "situation": "no_callback",
         "next_step": "wait",
     }
-    # Monday 23 November + 5 business days.
-    assert "Monday 30 November" in messages[-1]["text"]
+    # Monday 23 November + 5 business days, Thanksgiving (26th) skipped.
+    assert "Tuesday 1 December" in messages[-1]["text"]
+
+
+async def test_an_interview_yesterday_brings_the_thank_you_note(knowledge: Knowledge) -> None:
+    text = "interviewed yesterday with Sarah Jones, no news yet"
+    tracker = make_tracker(
+        text,
+        "no_callback",
+        [entity("DATE", "yesterday", text), entity("PERSON", "Sarah Jones", text)],
+    )
+    events, messages = await run_coach(tracker)
+    assert slots_of(events)["next_step"] == "wait"
+    expected = knowledge.messages.thank_you_note.format(
+        person="Sarah Jones", date="Wednesday 25 November"
+    )
+    assert expected in messages[-1]["text"]
+    # Two days on, the moment has passed: no thank-you line.
+    text = "interviewed on monday, no news yet"
+    older = make_tracker(text, "no_callback", [entity("DATE", "monday", text)])
+    _, messages = await run_coach(older)
+    assert "thank-you" not in messages[-1]["text"].lower()
+    assert "thanked" not in messages[-1]["text"]
 
 
 async def test_no_callback_after_three_weeks_means_follow_up_from_a_date() -> None:
@@ -135,7 +156,8 @@ async def test_no_callback_after_three_weeks_means_follow_up_from_a_date() -> No
     )
     assert slots_of(events)["next_step"] == "follow_up"
     assert slots_of(events)["days_since_interview"] == 21.0
-    assert "Wednesday 11 November" in messages[-1]["text"]
+    # Wednesday 4 November + 5 business days, Veterans Day (11th) skipped.
+    assert "Thursday 12 November" in messages[-1]["text"]
 
 
 async def test_unknown_interview_date_asks_for_it(knowledge: Knowledge) -> None:
@@ -155,7 +177,8 @@ async def test_a_date_given_later_updates_the_next_step_without_repeating_the_co
     assert slots_of(events)["interview_date"] == "2026-11-19"
     assert slots_of(events)["next_step"] == "wait"
     assert len(messages) == 1
-    assert "Thursday 26 November" in messages[0]["text"]
+    # Five business days after Thursday 19 November, Thanksgiving (26th) skipped.
+    assert "Friday 27 November" in messages[0]["text"]
 
 
 async def test_a_date_without_a_situation_asks_what_happened(knowledge: Knowledge) -> None:

@@ -123,6 +123,13 @@ def test_each_situation_has_the_texts_for_its_next_steps(knowledge: Knowledge) -
         assert set(knowledge.situations[name].next_step) == steps, name
 
 
+def test_timing_rules_in_the_file_reach_the_next_step(knowledge: Knowledge) -> None:
+    rules = knowledge.timing.rules()
+    assert rules.follow_up_after_business_days == 5
+    assert rules.follow_ups_before_moving_on == 2
+    assert knowledge.timing.facts_for(["feedback_within_business_days"]) == ["feedback_how"]
+
+
 def test_crisis_phrases_do_not_fire_on_ordinary_training_examples(knowledge: Knowledge) -> None:
     for path in (PROJECT_ROOT / "data" / "nlu").glob("*.yml"):
         if path.stem == "crisis":
@@ -157,6 +164,19 @@ def test_crisis_phrases_do_not_fire_on_ordinary_training_examples(knowledge: Kno
             "facts -> thank_you_24h -> source: unknown source 'nowhere'",
         ),
         (lambda d: d["situations"]["rejected"].update(colour="blue"), "rejected -> colour"),
+        (
+            lambda d: d["timing"]["follow_up_again_after_days"].update(facts=[]),
+            "follow_up_again_after_days: must list the facts it rests on",
+        ),
+        (
+            lambda d: d["timing"]["feedback_within_business_days"].update(facts=["hunch"]),
+            "timing -> feedback_within_business_days -> facts: unknown fact 'hunch'",
+        ),
+        (
+            lambda d: d["timing"]["on_hold_check_back_days"].update(value=-3),
+            "timing -> on_hold_check_back_days -> value",
+        ),
+        (lambda d: d["timing"].pop("thank_you_within_days"), "timing -> thank_you_within_days"),
     ],
 )
 def test_a_bad_entry_is_reported_with_file_entry_and_field(
