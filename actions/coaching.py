@@ -181,7 +181,8 @@ class ActionCoach(Action):
         parts = [template.format_map(values)]
         if step.thank_you_by is not None:
             thank_you_values = {**values, "date": format_day(step.thank_you_by, today)}
-            parts.append(messages.thank_you_note.format_map(thank_you_values))
+            thank_you_note: str = messages.thank_you_note
+            parts.append(thank_you_note.format_map(thank_you_values))
         if ask_date:
             parts.append(messages.ask_interview_date)
         sources = _source_names(knowledge, fact_ids)
