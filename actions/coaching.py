@@ -11,10 +11,17 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.knowledge import NO_DATE_SUFFIX, SITUATIONS, Item, Knowledge, KnowledgeCache
+from actions.knowledge import (
+    NO_DATE_SUFFIX,
+    PROMISED_SUFFIX,
+    SITUATIONS,
+    Item,
+    Knowledge,
+    KnowledgeCache,
+)
 from actions.settings import Settings, load_settings
 from actions.situation_details import Details, extract_details, message_time
-from actions.timeline import History, NextStep, decide_next_step, format_day
+from actions.timeline import History, NextStep, decide_next_step, format_day, parse_promised_date
 
 ITEMS_PER_LIST = 2
 # Steps whose date depends on when the interview was.
@@ -84,7 +91,9 @@ class ActionCoach(Action):
             interview_date=details.interview_date
             or _stored_date(tracker.get_slot("interview_date")),
         )
-        events = self._detail_events(known, now.date())
+        today = now.date()
+        history = self._history(tracker, details, known, today)
+        events = self._detail_events(known, history, today)
 
         situation = intent if intent in SITUATIONS else tracker.get_slot("situation")
         if situation not in SITUATIONS:
@@ -95,11 +104,7 @@ class ActionCoach(Action):
             return events
 
         step = decide_next_step(
-            situation,
-            now.date(),
-            History(interview_date=known.interview_date),
-            knowledge.timing.rules(),
-            settings().calendar,
+            situation, today, history, knowledge.timing.rules(), settings().calendar
         )
         shown: list[Item] = []
         if intent in SITUATIONS:
@@ -108,7 +113,7 @@ class ActionCoach(Action):
             )
         fact_ids = [fact for item in shown for fact in item.facts]
         fact_ids += knowledge.timing.facts_for(step.rules)
-        self._next_step(dispatcher, knowledge, situation, step, known, now.date(), fact_ids)
+        self._next_step(dispatcher, knowledge, situation, step, known, history, today, fact_ids)
         return [
             *events,
             SlotSet("situation", situation),
@@ -116,9 +121,35 @@ class ActionCoach(Action):
         ]
 
     @staticmethod
-    def _detail_events(known: Details, today: date) -> list[EventType]:
+    def _history(tracker: Tracker, details: Details, known: Details, today: date) -> History:
+        """This message's news on top of what the conversation already knew."""
+        promised = None
+        if details.promise:
+            # A promise counts from the interview when we know its day, else from today.
+            said_on = known.interview_date or today
+            promised = parse_promised_date(details.promise, said_on, settings().calendar)
+        follow_ups_before = int(tracker.get_slot("follow_ups_done") or 0)
+        if details.follow_up is not None:
+            follow_ups = details.follow_up.total(follow_ups_before)
+            last_follow_up = details.last_follow_up  # a new follow-up: the stored day is stale
+        else:
+            follow_ups = follow_ups_before
+            last_follow_up = _stored_date(tracker.get_slot("last_follow_up"))
+        return History(
+            interview_date=known.interview_date,
+            promised_date=promised or _stored_date(tracker.get_slot("promised_date")),
+            follow_ups_done=follow_ups,
+            last_follow_up=last_follow_up,
+        )
+
+    @staticmethod
+    def _detail_events(known: Details, history: History, today: date) -> list[EventType]:
         days = (today - known.interview_date).days if known.interview_date else None
+        promised, last = history.promised_date, history.last_follow_up
         return [
+            SlotSet("promised_date", promised.isoformat() if promised else None),
+            SlotSet("follow_ups_done", float(history.follow_ups_done)),
+            SlotSet("last_follow_up", last.isoformat() if last else None),
             SlotSet("company", known.company),
             SlotSet("person", known.person),
             SlotSet("role", known.role),
@@ -162,17 +193,27 @@ class ActionCoach(Action):
         situation: str,
         step: NextStep,
         known: Details,
+        history: History,
         today: date,
         fact_ids: list[str],
     ) -> None:
         entry = knowledge.situations[situation]
         messages = knowledge.messages
-        template: str = entry.next_step[step.step]
-        ask_date = situation in DATE_DEPENDENT_SITUATIONS and known.interview_date is None
-        if ask_date and step.step + NO_DATE_SUFFIX in entry.next_step:
-            template = entry.next_step[step.step + NO_DATE_SUFFIX]
+        ask_date = (
+            situation in DATE_DEPENDENT_SITUATIONS
+            and known.interview_date is None
+            and history.promised_date is None
+            and history.follow_ups_done == 0
+        )
+        key = step.step
+        if history.promised_date is not None and key + PROMISED_SUFFIX in entry.next_step:
+            key += PROMISED_SUFFIX
+        elif ask_date and key + NO_DATE_SUFFIX in entry.next_step:
+            key += NO_DATE_SUFFIX
+        template: str = entry.next_step[key]
         values = {
             "date": format_day(step.date, today) if step.date else "",
+            "promised": format_day(history.promised_date, today) if history.promised_date else "",
             "company": known.company or messages.unknown_company,
             "person": known.person or messages.unknown_person,
             "role": f"the {known.role} role" if known.role else messages.unknown_role,

@@ -44,10 +44,12 @@ NEXT_STEPS = (
     "prepare",
     "take_care",
 )
-# A next-step text may have a variant for when the interview date is unknown.
+# A next-step text may have a variant for when the interview date is unknown, and one
+# for when they were given a date ("we'll decide by Friday", "on hold until January").
 NO_DATE_SUFFIX = "_no_date"
+PROMISED_SUFFIX = "_promised"
 # Placeholders a text may use; anything else is a typo the schema reports.
-PLACEHOLDERS = frozenset({"date", "company", "person", "role", "days"})
+PLACEHOLDERS = frozenset({"date", "company", "person", "role", "days", "promised"})
 
 Text = constr(strip_whitespace=True, min_length=1)
 Identifier = constr(regex=r"^[a-z][a-z0-9_]*$")
@@ -124,7 +126,7 @@ class Situation(Strict):
         if not steps:
             raise ValueError("give at least one next-step text")
         for key, text in steps.items():
-            if key.removesuffix(NO_DATE_SUFFIX) not in NEXT_STEPS:
+            if key.removesuffix(NO_DATE_SUFFIX).removesuffix(PROMISED_SUFFIX) not in NEXT_STEPS:
                 raise ValueError(f"{key!r} is not a next step; use one of {', '.join(NEXT_STEPS)}")
             _check_placeholders(text)
         return steps

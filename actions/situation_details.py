@@ -11,7 +11,11 @@ from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 
+from actions.follow_ups import FollowUpMention, find_follow_up
 from actions.timeline import PROMISE_WORDS, parse_past_date
+
+# A date this close after "I emailed them" is when they emailed.
+FOLLOW_UP_DATE_WITHIN_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,10 @@ class Details:
     person: str | None = None
     role: str | None = None
     interview_date: date | None = None
+    # "within two weeks", "by Friday": read into a date once the day it was said is known.
+    promise: str | None = None
+    follow_up: FollowUpMention | None = None
+    last_follow_up: date | None = None
 
 
 def message_time(tracker: Tracker, timezone: ZoneInfo) -> datetime:
@@ -34,13 +42,24 @@ def _values(entities: Iterable[dict[str, Any]], name: str) -> list[dict[str, Any
     return [e for e in entities if e.get("entity") == name and str(e.get("value", "")).strip()]
 
 
-def _is_promised_date(text: str, entity: dict[str, Any]) -> bool:
-    """'they said they'd decide by Friday' names a promise, not the interview day."""
+def _promise_word(text: str, entity: dict[str, Any]) -> str | None:
+    """'they said they'd decide by Friday' names a promise, not the interview day:
+    the word before the date ("by") when it is one of PROMISE_WORDS."""
     start = entity.get("start")
     if not isinstance(start, int):
-        return False
+        return None
     before = text[:start].split()
-    return bool(before) and before[-1].lower() in PROMISE_WORDS
+    word = before[-1].lower() if before else ""
+    return word if word in PROMISE_WORDS else None
+
+
+def _after_follow_up(entity: dict[str, Any], follow_up: FollowUpMention | None) -> bool:
+    start = entity.get("start")
+    return (
+        follow_up is not None
+        and isinstance(start, int)
+        and 0 <= start - follow_up.end <= FOLLOW_UP_DATE_WITHIN_CHARS
+    )
 
 
 def extract_details(
@@ -69,13 +88,19 @@ def extract_details(
     person = next((str(e["value"]).strip() for e in _values(entities, "PERSON")), None)
     role = next((str(e["value"]).strip() for e in _values(entities, "role")), None)
 
-    interview_date = None
+    follow_up = find_follow_up(text)
+    interview_date: date | None = None
+    last_follow_up: date | None = None
+    promise: str | None = None
     for entity in _values(entities, "DATE"):
-        if _is_promised_date(text, entity):
-            continue
-        interview_date = parse_past_date(str(entity["value"]), now)
-        if interview_date is not None:
-            break
-    if interview_date is None and whole_text_is_date:
+        value = str(entity["value"]).strip()
+        promise_word = _promise_word(text, entity)
+        if promise_word is not None or value.lower().startswith("next "):
+            promise = promise or (f"{promise_word} {value}" if promise_word else value)
+        elif _after_follow_up(entity, follow_up):
+            last_follow_up = last_follow_up or parse_past_date(value, now)
+        elif interview_date is None:
+            interview_date = parse_past_date(value, now)
+    if interview_date is None and whole_text_is_date and follow_up is None:
         interview_date = parse_past_date(text, now)
-    return Details(company, person, role, interview_date)
+    return Details(company, person, role, interview_date, promise, follow_up, last_follow_up)

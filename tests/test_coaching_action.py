@@ -121,6 +121,9 @@ async def test_no_callback_recent_interview_means_wait_with_a_date() -> None:
         "role": "data analyst",
         "interview_date": "2026-11-23",
         "days_since_interview": 2.0,
+        "promised_date": None,
+        "follow_ups_done": 0.0,
+        "last_follow_up": None,
         "situation": "no_callback",
         "next_step": "wait",
     }
@@ -239,3 +242,76 @@ async def test_crisis_words_get_care_not_coaching() -> None:
             "attachment": None,
         }
     ]
+
+
+# The follow-up ladder across turns (today Wednesday 25 November 2026, US holidays).
+async def test_a_first_follow_up_moves_the_step_to_follow_up_again(knowledge: Knowledge) -> None:
+    text = "I emailed them last week and still nothing"
+    tracker = make_tracker(
+        text,
+        "no_callback",
+        [entity("DATE", "last week", text)],
+        slots={"interview_date": "2026-11-02", "situation": "no_callback"},
+    )
+    events, messages = await run_coach(tracker)
+    slots = slots_of(events)
+    assert slots["follow_ups_done"] == 1.0
+    assert slots["last_follow_up"] == "2026-11-18"  # the date is the email's, not the interview's
+    assert slots["interview_date"] == "2026-11-02"
+    assert slots["next_step"] == "follow_up_again"
+    expected = knowledge.situations["no_callback"].next_step["follow_up_again"]
+    assert expected.format(date="Wednesday 25 November") in messages[-1]["text"]
+
+
+async def test_a_second_follow_up_means_move_on(knowledge: Knowledge) -> None:
+    tracker = make_tracker(
+        "I followed up again, still nothing",
+        "no_callback",
+        slots={"follow_ups_done": 1.0, "last_follow_up": "2026-11-18", "situation": "no_callback"},
+    )
+    events, messages = await run_coach(tracker)
+    assert slots_of(events)["follow_ups_done"] == 2.0
+    assert slots_of(events)["next_step"] == "move_on"
+    assert knowledge.situations["no_callback"].next_step["move_on"] in messages[-1]["text"]
+
+
+async def test_a_promised_date_sets_when_to_follow_up() -> None:
+    text = "they said they'd decide by Friday"
+    tracker = make_tracker(
+        text,
+        "no_callback",
+        [entity("DATE", "Friday", text)],
+        slots={"interview_date": "2026-11-23"},
+    )
+    events, messages = await run_coach(tracker)
+    slots = slots_of(events)
+    assert slots["promised_date"] == "2026-11-27"  # the Friday after the Monday interview
+    assert slots["interview_date"] == "2026-11-23"
+    assert slots["next_step"] == "wait"
+    # Two business days after Friday 27 November.
+    assert "Friday 27 November" in messages[-1]["text"]
+    assert "Tuesday 1 December" in messages[-1]["text"]
+
+
+async def test_a_promise_long_past_means_move_on() -> None:
+    text = "they said they'd decide within two weeks but that was two months ago"
+    tracker = make_tracker(
+        text,
+        "no_callback",
+        [entity("DATE", "two weeks", text), entity("DATE", "two months ago", text)],
+    )
+    events, _ = await run_coach(tracker)
+    slots = slots_of(events)
+    assert slots["interview_date"] == "2026-09-25"
+    assert slots["promised_date"] == "2026-10-09"
+    assert slots["next_step"] == "move_on"
+
+
+async def test_on_hold_until_a_named_month_checks_back_then() -> None:
+    text = "the role is on hold until January"
+    tracker = make_tracker(text, "on_hold", [entity("DATE", "January", text)])
+    events, messages = await run_coach(tracker)
+    assert slots_of(events)["promised_date"] == "2027-01-01"
+    assert slots_of(events)["next_step"] == "check_back"
+    # New Year's Day is a holiday: the first business day after it.
+    assert "Monday 4 January 2027" in messages[-1]["text"]

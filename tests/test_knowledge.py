@@ -110,11 +110,27 @@ def test_buttons_lead_to_intents_the_domain_knows(knowledge: Knowledge) -> None:
 
 def test_each_situation_has_the_texts_for_its_next_steps(knowledge: Knowledge) -> None:
     expected = {
-        "no_callback": {"wait", "wait_no_date", "follow_up"},
-        "ask_contact_recruiter": {"wait", "wait_no_date", "follow_up"},
+        "no_callback": {
+            "wait",
+            "wait_no_date",
+            "wait_promised",
+            "follow_up",
+            "follow_up_promised",
+            "follow_up_again",
+            "move_on",
+        },
+        "ask_contact_recruiter": {
+            "wait",
+            "wait_no_date",
+            "wait_promised",
+            "follow_up",
+            "follow_up_promised",
+            "follow_up_again",
+            "move_on",
+        },
         "rejected": {"ask_feedback"},
         "skills_gap": {"ask_feedback"},
-        "on_hold": {"check_back"},
+        "on_hold": {"check_back", "check_back_promised"},
         "vacancy_cancelled": {"keep_searching"},
         "feeling_discouraged": {"take_care"},
         "ask_interview_etiquette": {"prepare"},
