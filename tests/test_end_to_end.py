@@ -103,3 +103,21 @@ def test_message_time_is_the_reference_for_relative_dates(assistant: Assistant) 
     yesterday = datetime.now(timezone.utc).date().toordinal() - 1
     assert datetime.fromisoformat(slots["interview_date"]).toordinal() == yesterday
     assert slots["next_step"] == "wait"
+
+
+def test_the_follow_up_ladder_over_several_turns(assistant: Assistant) -> None:
+    sender = new_sender()
+    assistant.say(sender, "I interviewed at Acme Corp three weeks ago and they never called back")
+    assert assistant.slots(sender)["next_step"] == "follow_up"
+
+    assistant.say(sender, "I emailed them last week and still nothing")
+    slots = assistant.slots(sender)
+    assert slots["follow_ups_done"] == 1.0
+    assert slots["next_step"] == "follow_up_again"
+    assert slots["days_since_interview"] == 21.0  # "last week" dated the email, not the interview
+
+    replies = assistant.say(sender, "I followed up again today")
+    slots = assistant.slots(sender)
+    assert slots["follow_ups_done"] == 2.0
+    assert slots["next_step"] == "move_on"
+    assert "applications" in texts(replies)  # both move_on texts point to other applications
