@@ -14,7 +14,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/
 export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup train run serve test lint bench nlu-compare clean
+.PHONY: help setup train run serve test lint bench bench-ab nlu-compare clean
 
 help:
 	@echo "make run          chat with Callback Coach in this terminal (sets up and trains as needed)"
@@ -67,6 +67,10 @@ lint: setup
 
 bench: $(MODEL)
 	$(BIN)/python -m scripts.bench
+
+# Stock Rasa serving vs ours, interleaved (see README, Benchmark).
+bench-ab: $(MODEL)
+	$(BIN)/python -m scripts.bench_ab
 
 nlu-compare: setup
 	$(BIN)/python -m scripts.nlu_compare

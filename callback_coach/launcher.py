@@ -77,7 +77,7 @@ def default_environment() -> dict[str, str]:
     return env
 
 
-def _spawn(
+def spawn_server(
     name: str, command: list[str], env: Mapping[str, str], log_path: Path, url: str
 ) -> Server:
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +127,7 @@ def start_action_server(
     port: int, env: Mapping[str, str], log_path: Path, timeout: float = 60.0
 ) -> Server:
     command = [str(BIN / "python"), "-m", "callback_coach.action_server", "--port", str(port)]
-    server = _spawn("action server", command, env, log_path, f"http://127.0.0.1:{port}")
+    server = spawn_server("action server", command, env, log_path, f"http://127.0.0.1:{port}")
     wait_until_ready(server, "/health", timeout)
     return server
 
@@ -163,7 +163,7 @@ def start_rasa_server(
     timeout: float = 180.0,
 ) -> Server:
     command = rasa_command(model, port, auth_token)
-    server = _spawn("Rasa server", command, env, log_path, f"http://127.0.0.1:{port}")
+    server = spawn_server("Rasa server", command, env, log_path, f"http://127.0.0.1:{port}")
     # The REST channel's health route answers only once the model is loaded.
     wait_until_ready(server, "/webhooks/rest/", timeout)
     return server

@@ -1,0 +1,121 @@
+"""Before/after of our server-side speed-ups, interleaved on the same machine.
+
+"stock" is the same model and data served the way Rasa does it by default: plain
+`rasa run`, Rasa's DIETClassifier and SpacyEntityExtractor (config.yml with our two
+components swapped back). "ours" is `make run`'s set-up. Runs alternate, so both see
+the same machine load; medians are printed and the raw runs written to
+var/bench/ab.json.
+
+    .venv/bin/python -m scripts.bench_ab [--runs 3] [--conversations 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from callback_coach.launcher import (
+    BIN,
+    DEFAULT_MODEL,
+    PROJECT_ROOT,
+    Server,
+    default_environment,
+    free_port,
+    rasa_command,
+    spawn_server,
+    start_action_server,
+    wait_until_ready,
+)
+from scripts.bench import load, rss_per_process_mb
+
+OURS_TO_STOCK = {
+    "callback_coach.nlu.quick_load_diet.QuickLoadDIETClassifier": "DIETClassifier",
+    "callback_coach.nlu.shared_doc_entities.SharedDocSpacyEntityExtractor": "SpacyEntityExtractor",
+}
+OUT = PROJECT_ROOT / "var" / "bench"
+
+
+def train_stock_model() -> Path:
+    config = (PROJECT_ROOT / "config.yml").read_text()
+    for ours, stock in OURS_TO_STOCK.items():
+        config = config.replace(ours, stock)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "stock-config.yml").write_text(config)
+    with open(OUT / "stock-train.log", "wb") as log:
+        subprocess.run(
+            [str(BIN / "rasa"), "train", "--config", str(OUT / "stock-config.yml")]
+            + ["--out", str(OUT), "--fixed-model-name", "stock"],
+            cwd=PROJECT_ROOT,
+            env=default_environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
+    return OUT / "stock.tar.gz"
+
+
+def measure(kind: str, stock_model: Path, conversations: int) -> dict[str, float]:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-ab-"))
+    env = default_environment()
+    env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.db'}"
+    action_port, rasa_port = free_port(), free_port()
+    env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{action_port}/webhook"
+    actions = start_action_server(action_port, env, workdir / "actions.log")
+    if kind == "stock":
+        command = [str(BIN / "rasa"), "run", *rasa_command(stock_model, rasa_port)[4:]]
+    else:
+        command = rasa_command(DEFAULT_MODEL, rasa_port)
+    started = time.monotonic()
+    rasa: Server = spawn_server(
+        "Rasa server", command, env, workdir / "rasa.log", f"http://127.0.0.1:{rasa_port}"
+    )
+    try:
+        wait_until_ready(rasa, "/webhooks/rest/", 300)
+        requests.post(
+            f"{rasa.url}/webhooks/rest/webhook", json={"sender": "ab", "message": "hi"}, timeout=60
+        ).raise_for_status()
+        figures: dict[str, Any] = {"start_s": time.monotonic() - started}
+        figures.update(load(rasa.url, 1, conversations, rasa, actions))
+        figures["rasa_rss_mb"] = max(rss_per_process_mb(rasa.process.pid))
+        return figures
+    finally:
+        rasa.stop()
+        actions.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--conversations", type=int, default=15)
+    args = parser.parse_args()
+
+    stock_model = train_stock_model()
+    runs: dict[str, list[dict[str, float]]] = {"stock": [], "ours": []}
+    for _ in range(args.runs):
+        for kind in runs:
+            runs[kind].append(measure(kind, stock_model, args.conversations))
+    (OUT / "ab.json").write_text(json.dumps(runs, indent=1))
+
+    keys = ("start_s", "rasa_rss_mb", "Rasa server cpu_ms_per_turn", "p50_ms", "p95_ms")
+    print(f"medians of {args.runs} interleaved runs, one conversation at a time")
+    print(f"  {'':32}{'stock':>10}{'ours':>10}")
+    for key in keys:
+        stock = statistics.median(run[key] for run in runs["stock"])
+        ours = statistics.median(run[key] for run in runs["ours"])
+        print(f"  {key:<32}{stock:10.1f}{ours:10.1f}")
+    print(f"  raw runs: {OUT / 'ab.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
