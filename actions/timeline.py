@@ -104,19 +104,25 @@ def _most_recent_weekday(weekday: int, today: date) -> date:
     return today - timedelta(days=delta)
 
 
-def _most_recent_day_of_month(day_of_month: int, today: date) -> date | None:
-    year, month = today.year, today.month
+def _nearest_day_of_month(day_of_month: int, start: date, forward: bool) -> date | None:
+    """The nearest date on or after (forward) or on or before `start` that falls on the
+    given day of the month ("the 3rd"), skipping months too short for it."""
+    year, month = start.year, start.month
     for _ in range(12):
         try:
             candidate = date(year, month, day_of_month)
         except ValueError:
             candidate = None
-        if candidate is not None and candidate <= today:
+        if candidate is not None and (candidate >= start if forward else candidate <= start):
             return candidate
-        month -= 1
-        if month == 0:
-            year, month = year - 1, 12
+        month += 1 if forward else -1
+        if month in (0, 13):
+            year, month = (year + 1, 1) if forward else (year - 1, 12)
     return None
+
+
+def _weekday_index(prefix: str) -> int:
+    return next(i for i, name in enumerate(WEEKDAYS) if name.startswith(prefix))
 
 
 def parse_past_date(phrase: str, now: datetime) -> date | None:
@@ -131,12 +137,10 @@ def parse_past_date(phrase: str, now: datetime) -> date | None:
     today = now.date()
     weekday_match = _WEEKDAY_PATTERN.match(text)
     if weekday_match:
-        prefix = weekday_match.group(1)
-        weekday = next(i for i, name in enumerate(WEEKDAYS) if name.startswith(prefix))
-        return _most_recent_weekday(weekday, today)
+        return _most_recent_weekday(_weekday_index(weekday_match.group(1)), today)
     day_match = _DAY_OF_MONTH_PATTERN.match(text)
     if day_match:
-        return _most_recent_day_of_month(int(day_match.group(1)), today)
+        return _nearest_day_of_month(int(day_match.group(1)), today, forward=False)
     if _BARE_DURATION_PATTERN.match(text):
         text = f"{text} ago"  # "it's been two weeks" means two weeks ago
     parsed = dateparser.parse(
@@ -210,12 +214,11 @@ def parse_promised_date(phrase: str, said_on: date, calendar: BusinessCalendar) 
         return said_on + timedelta(days=amount * (7 if unit == "week" else 1))
     weekday_match = _WEEKDAY_PATTERN.match(text)
     if weekday_match:
-        prefix = weekday_match.group(1)
-        weekday = next(i for i, name in enumerate(WEEKDAYS) if name.startswith(prefix))
+        weekday = _weekday_index(weekday_match.group(1))
         return said_on + timedelta(days=(weekday - said_on.weekday()) % 7 or 7)
     day_match = _DAY_OF_MONTH_PATTERN.match(text)
     if day_match:
-        return _next_day_of_month(int(day_match.group(1)), said_on)
+        return _nearest_day_of_month(int(day_match.group(1)), said_on, forward=True)
     parsed = dateparser.parse(
         text,
         languages=["en"],
@@ -232,21 +235,6 @@ def _add_months(day: date, months: int) -> date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return date(year, month, min(day.day, month_calendar.monthrange(year, month)[1]))
-
-
-def _next_day_of_month(day_of_month: int, start: date) -> date | None:
-    year, month = start.year, start.month
-    for _ in range(12):
-        try:
-            candidate = date(year, month, day_of_month)
-        except ValueError:
-            candidate = None
-        if candidate is not None and candidate >= start:
-            return candidate
-        month += 1
-        if month == 13:
-            year, month = year + 1, 1
-    return None
 
 
 @dataclass(frozen=True)

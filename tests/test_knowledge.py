@@ -108,26 +108,21 @@ def test_buttons_lead_to_intents_the_domain_knows(knowledge: Knowledge) -> None:
             assert button.intent != name
 
 
+LADDER_STEPS = {
+    "wait",
+    "wait_no_date",
+    "wait_promised",
+    "follow_up",
+    "follow_up_promised",
+    "follow_up_again",
+    "move_on",
+}
+
+
 def test_each_situation_has_the_texts_for_its_next_steps(knowledge: Knowledge) -> None:
     expected = {
-        "no_callback": {
-            "wait",
-            "wait_no_date",
-            "wait_promised",
-            "follow_up",
-            "follow_up_promised",
-            "follow_up_again",
-            "move_on",
-        },
-        "ask_contact_recruiter": {
-            "wait",
-            "wait_no_date",
-            "wait_promised",
-            "follow_up",
-            "follow_up_promised",
-            "follow_up_again",
-            "move_on",
-        },
+        "no_callback": LADDER_STEPS,
+        "ask_contact_recruiter": LADDER_STEPS,
         "rejected": {"ask_feedback"},
         "skills_gap": {"ask_feedback"},
         "on_hold": {"check_back", "check_back_promised"},
