@@ -240,3 +240,16 @@ def test_action_server_refuses_to_start_with_a_bad_knowledge_file(
     assert result.returncode == 2
     assert str(path) in result.stderr
     assert "situations -> rejected -> reassurance" in result.stderr
+
+
+def test_action_server_refuses_to_start_with_an_unknown_holiday_country() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "callback_coach.action_server", "--port", "1"],
+        env={**os.environ, "COACH_HOLIDAY_COUNTRY": "Narnia"},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "unknown holiday country 'NARNIA'" in result.stderr

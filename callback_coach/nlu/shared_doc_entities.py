@@ -13,6 +13,7 @@ cross-validation and on the held-out sets.)
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -27,13 +28,15 @@ from spacy.tokens import Doc
 ENTITY_PIPES = {"ner", "entity_ruler"}
 
 
-def entity_pipeline(nlp: Language) -> list[tuple[str, Any]]:
-    """The pipes that produce `doc.ents`, with any shared layer they listen to."""
+@functools.lru_cache(maxsize=4)
+def entity_pipeline(nlp: Language) -> tuple[tuple[str, Any], ...]:
+    """The pipes that produce `doc.ents`, with any shared layer they listen to
+    (worked out once per loaded spaCy model, not per message)."""
     needed = set(ENTITY_PIPES)
     for name, pipe in nlp.pipeline:
         if needed & set(getattr(pipe, "listening_components", ())):
             needed.add(name)
-    return [(name, pipe) for name, pipe in nlp.pipeline if name in needed]
+    return tuple((name, pipe) for name, pipe in nlp.pipeline if name in needed)
 
 
 def entities_doc(nlp: Language, text: str) -> Doc:
