@@ -77,7 +77,7 @@ def default_environment() -> dict[str, str]:
     return env
 
 
-def spawn_server(
+def _spawn(
     name: str, command: list[str], env: Mapping[str, str], log_path: Path, url: str
 ) -> Server:
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,16 +127,21 @@ def start_action_server(
     port: int, env: Mapping[str, str], log_path: Path, timeout: float = 60.0
 ) -> Server:
     command = [str(BIN / "python"), "-m", "callback_coach.action_server", "--port", str(port)]
-    server = spawn_server("action server", command, env, log_path, f"http://127.0.0.1:{port}")
+    server = _spawn("action server", command, env, log_path, f"http://127.0.0.1:{port}")
     wait_until_ready(server, "/health", timeout)
     return server
 
 
-def rasa_command(model: Path, port: int, auth_token: str | None = None) -> list[str]:
+def rasa_command(
+    model: Path, port: int, auth_token: str | None = None, stock_rasa: bool = False
+) -> list[str]:
+    """Our `rasa run` wrapper (callback_coach.rasa_server), or with `stock_rasa` the
+    plain `rasa run`, which the benchmark compares against."""
+    runner = (
+        [str(BIN / "rasa")] if stock_rasa else [sys.executable, "-m", "callback_coach.rasa_server"]
+    )
     command = [
-        sys.executable,
-        "-m",
-        "callback_coach.rasa_server",
+        *runner,
         "run",
         "--model",
         str(model),
@@ -161,9 +166,10 @@ def start_rasa_server(
     log_path: Path,
     auth_token: str | None = None,
     timeout: float = 180.0,
+    stock_rasa: bool = False,
 ) -> Server:
-    command = rasa_command(model, port, auth_token)
-    server = spawn_server("Rasa server", command, env, log_path, f"http://127.0.0.1:{port}")
+    command = rasa_command(model, port, auth_token, stock_rasa)
+    server = _spawn("Rasa server", command, env, log_path, f"http://127.0.0.1:{port}")
     # The REST channel's health route answers only once the model is loaded.
     wait_until_ready(server, "/webhooks/rest/", timeout)
     return server

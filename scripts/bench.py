@@ -153,7 +153,9 @@ def load(url: str, concurrency: int, conversations: int, *servers: Server) -> di
     return figures
 
 
-def start_both(model: Path, workdir: Path, workers: int = 1) -> tuple[Server, Server, float]:
+def start_both(
+    model: Path, workdir: Path, workers: int = 1, stock_rasa: bool = False
+) -> tuple[Server, Server, float]:
     env = default_environment()
     env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.db'}"
     if workers > 1:
@@ -163,7 +165,7 @@ def start_both(model: Path, workdir: Path, workers: int = 1) -> tuple[Server, Se
     env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{action_port}/webhook"
     actions = start_action_server(action_port, env, workdir / "actions.log")
     started = time.monotonic()
-    rasa = start_rasa_server(model, rasa_port, env, workdir / "rasa.log")
+    rasa = start_rasa_server(model, rasa_port, env, workdir / "rasa.log", stock_rasa=stock_rasa)
     # Start-up ends with the first reply to a user message.
     requests.post(
         f"{rasa.url}/webhooks/rest/webhook",

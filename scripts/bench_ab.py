@@ -17,25 +17,15 @@ import shutil
 import statistics
 import subprocess
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
-
-import requests
 
 from callback_coach.launcher import (
     BIN,
     DEFAULT_MODEL,
     PROJECT_ROOT,
-    Server,
     default_environment,
-    free_port,
-    rasa_command,
-    spawn_server,
-    start_action_server,
-    wait_until_ready,
 )
-from scripts.bench import load, rss_per_process_mb
+from scripts.bench import load, rss_per_process_mb, start_both
 
 OURS_TO_STOCK = {
     "callback_coach.nlu.quick_load_diet.QuickLoadDIETClassifier": "DIETClassifier",
@@ -65,26 +55,10 @@ def train_stock_model() -> Path:
 
 def measure(kind: str, stock_model: Path, conversations: int) -> dict[str, float]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-ab-"))
-    env = default_environment()
-    env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.db'}"
-    action_port, rasa_port = free_port(), free_port()
-    env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{action_port}/webhook"
-    actions = start_action_server(action_port, env, workdir / "actions.log")
-    if kind == "stock":
-        command = [str(BIN / "rasa"), "run", *rasa_command(stock_model, rasa_port)[4:]]
-    else:
-        command = rasa_command(DEFAULT_MODEL, rasa_port)
-    started = time.monotonic()
-    rasa: Server = spawn_server(
-        "Rasa server", command, env, workdir / "rasa.log", f"http://127.0.0.1:{rasa_port}"
-    )
+    model = stock_model if kind == "stock" else DEFAULT_MODEL
+    actions, rasa, start_s = start_both(model, workdir, stock_rasa=kind == "stock")
     try:
-        wait_until_ready(rasa, "/webhooks/rest/", 300)
-        requests.post(
-            f"{rasa.url}/webhooks/rest/webhook", json={"sender": "ab", "message": "hi"}, timeout=60
-        ).raise_for_status()
-        figures: dict[str, Any] = {"start_s": time.monotonic() - started}
-        figures.update(load(rasa.url, 1, conversations, rasa, actions))
+        figures = {"start_s": start_s, **load(rasa.url, 1, conversations, rasa, actions)}
         figures["rasa_rss_mb"] = max(rss_per_process_mb(rasa.process.pid))
         return figures
     finally:
