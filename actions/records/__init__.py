@@ -1,0 +1,1 @@
+"""The candidate's own records: applications, contacts, follow-ups and reminders."""

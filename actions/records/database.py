@@ -1,0 +1,80 @@
+"""Where the records live (DATABASE_URL, a SQLite file by default) and how to open them.
+
+The schema is Alembic's job: `migrate()` runs at action-server start and brings any
+database, new or old, to the latest revision.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'callback_coach.db'}"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Our own name, so Alembic's bookkeeping never meets another tool's in a shared database.
+VERSION_TABLE = "callback_coach_schema_version"
+
+
+def database_url() -> str:
+    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+@functools.cache
+def engine(url: str) -> Engine:
+    parsed = make_url(url)
+    options: dict[str, object] = {"future": True, "pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Rasa writes to the same file: wait for its lock rather than fail at once.
+        options["connect_args"] = {"timeout": 15}
+    created = sa.create_engine(url, **options)
+    if parsed.get_backend_name() == "sqlite":
+        # SQLite ignores foreign keys (and so ON DELETE) unless asked per connection.
+        @sa.event.listens_for(created, "connect")
+        def _foreign_keys_on(connection: object, _record: object) -> None:
+            cursor = connection.cursor()  # type: ignore[attr-defined]
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    return created
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # The config file format treats % as interpolation; passwords may contain it.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.set_main_option("version_table", VERSION_TABLE)
+    return config
+
+
+def migrate(url: str | None = None) -> None:
+    """Brings the database to the latest schema revision."""
+    target = url or database_url()
+    engine(target)  # creates the SQLite file's folder
+    command.upgrade(alembic_config(target), "head")
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """One session per action run: committed when the block ends, rolled back on error."""
+    session = Session(engine(url or database_url()), future=True)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
