@@ -1,8 +1,9 @@
-"""The coaching action: reassurance, likely reasons, guidance and one next step."""
+"""The coaching action: reassurance, likely reasons, guidance, one next step, and on
+request a ready-to-send draft. Each situation is recorded against its application."""
 
 from __future__ import annotations
 
-import functools
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -10,32 +11,29 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
 
+from actions.drafting import asks_for_draft, choose_kind, compose
 from actions.knowledge import (
     NO_DATE_SUFFIX,
     PROMISED_SUFFIX,
     SITUATIONS,
     Item,
     Knowledge,
-    KnowledgeCache,
 )
-from actions.settings import Settings, load_settings
+from actions.records import applications
+from actions.records.applications import Application, Report, company_key
+from actions.runtime import entity_value, knowledge_cache, records, settings
 from actions.situation_details import Details, extract_details, message_time
 from actions.timeline import History, NextStep, decide_next_step, format_day, parse_promised_date
 
 ITEMS_PER_LIST = 2
 # Steps whose date depends on when the interview was.
 DATE_DEPENDENT_SITUATIONS = frozenset({"no_callback", "ask_contact_recruiter"})
-
-
-@functools.lru_cache(maxsize=1)
-def settings() -> Settings:
-    return load_settings()
-
-
-@functools.lru_cache(maxsize=1)
-def knowledge_cache() -> KnowledgeCache:
-    return KnowledgeCache(settings().knowledge_file)
+# Steps after which the coach offers a reminder on the step's date.
+REMINDER_STEPS = frozenset({"wait", "check_back", "follow_up_again"})
+# Slack shows at most five buttons under a message.
+MAX_BUTTONS = 5
 
 
 def _rotate(items: list[Any], turn: int, count: int) -> list[Any]:
@@ -62,8 +60,46 @@ def _stored_date(value: Any) -> date | None:
         return None
 
 
+@dataclass(frozen=True)
+class Prior:
+    """What was known before this message about the application it concerns."""
+
+    company: str | None = None
+    person: str | None = None
+    role: str | None = None
+    interview_date: date | None = None
+    promised_date: date | None = None
+    follow_ups_done: int = 0
+    last_follow_up: date | None = None
+
+    @classmethod
+    def from_slots(cls, tracker: Tracker) -> Prior:
+        return cls(
+            company=tracker.get_slot("company"),
+            person=tracker.get_slot("person"),
+            role=tracker.get_slot("role"),
+            interview_date=_stored_date(tracker.get_slot("interview_date")),
+            promised_date=_stored_date(tracker.get_slot("promised_date")),
+            follow_ups_done=int(tracker.get_slot("follow_ups_done") or 0),
+            last_follow_up=_stored_date(tracker.get_slot("last_follow_up")),
+        )
+
+    @classmethod
+    def from_record(cls, stored: Application) -> Prior:
+        return cls(
+            company=stored.company,
+            person=stored.contacts[-1] if stored.contacts else None,
+            role=stored.role,
+            interview_date=stored.interview_date,
+            promised_date=stored.promised_date,
+            follow_ups_done=stored.follow_ups_done,
+            last_follow_up=stored.last_follow_up,
+        )
+
+
 class ActionCoach(Action):
-    """Answers a situation from its knowledge entry; answers a bare date with the next step."""
+    """Answers a situation from its knowledge entry; answers a bare date with the next step;
+    writes a draft when asked for one."""
 
     def name(self) -> str:
         return "action_coach"
@@ -84,60 +120,120 @@ class ActionCoach(Action):
         details = extract_details(
             message, now, knowledge.not_company_names, whole_text_is_date=intent == "inform"
         )
-        known = Details(
-            company=details.company or tracker.get_slot("company"),
-            person=details.person or tracker.get_slot("person"),
-            role=details.role or tracker.get_slot("role"),
-            interview_date=details.interview_date
-            or _stored_date(tracker.get_slot("interview_date")),
-        )
-        today = now.date()
-        history = self._history(tracker, details, known, today)
-        events = self._detail_events(known, history, today)
-
-        situation = intent if intent in SITUATIONS else tracker.get_slot("situation")
-        if situation not in SITUATIONS:
-            dispatcher.utter_message(
-                text=knowledge.messages.ask_situation,
-                buttons=self._situation_buttons(knowledge),
+        with records() as session:
+            prior, stored = self._prior(session, tracker, details)
+            known = Details(
+                company=details.company or prior.company,
+                person=_same_or_fuller(details.person, prior.person),
+                role=details.role or prior.role,
+                interview_date=details.interview_date or prior.interview_date,
             )
-            return events
+            today = now.date()
+            history = self._history(details, prior, known, today)
+            events = self._detail_events(known, history, today)
 
-        step = decide_next_step(
-            situation, today, history, knowledge.timing.rules(), settings().calendar
-        )
-        shown: list[Item] = []
-        if intent in SITUATIONS:
-            shown = self._coach(
-                dispatcher, knowledge, situation, _times_coached(tracker, situation)
+            draft_kind = entity_value(tracker, "draft_kind")
+            wants_draft = draft_kind is not None or (
+                intent == "ask_contact_recruiter" and asks_for_draft(text, knowledge.drafts)
             )
-        fact_ids = [fact for item in shown for fact in item.facts]
-        fact_ids += knowledge.timing.facts_for(step.rules)
-        self._next_step(dispatcher, knowledge, situation, step, known, history, today, fact_ids)
+            situation = intent if intent in SITUATIONS else tracker.get_slot("situation")
+            if wants_draft and tracker.get_slot("situation") in SITUATIONS:
+                # "Write it for me" is about the situation already under way.
+                situation = tracker.get_slot("situation")
+            if situation not in SITUATIONS:
+                dispatcher.utter_message(
+                    text=knowledge.messages.ask_situation,
+                    buttons=self._situation_buttons(knowledge),
+                )
+                return events
+
+            step = decide_next_step(
+                situation, today, history, knowledge.timing.rules(), settings().calendar
+            )
+            if wants_draft:
+                self._draft(dispatcher, knowledge, text, draft_kind, step, known, history, today)
+                return [*events, SlotSet("situation", situation), SlotSet("next_step", step.step)]
+
+            shown: list[Item] = []
+            if intent in SITUATIONS:
+                shown = self._coach(
+                    dispatcher, knowledge, situation, _times_coached(tracker, situation)
+                )
+            fact_ids = [fact for item in shown for fact in item.facts]
+            fact_ids += knowledge.timing.facts_for(step.rules)
+            newly_recorded = False
+            if known.company:
+                applications.record(
+                    session,
+                    tracker.sender_id,
+                    Report(
+                        company=known.company,
+                        situation=situation,
+                        role=known.role,
+                        person=known.person,
+                        next_step=step.step,
+                        next_step_date=step.date,
+                        interview_date=known.interview_date,
+                        promised_date=history.promised_date,
+                        follow_ups_done=history.follow_ups_done,
+                        last_follow_up=history.last_follow_up,
+                    ),
+                    now,
+                )
+                newly_recorded = stored is None
+            reminder_offer = self._next_step(
+                dispatcher,
+                knowledge,
+                situation,
+                step,
+                known,
+                history,
+                today,
+                fact_ids,
+                newly_recorded,
+            )
         return [
             *events,
             SlotSet("situation", situation),
             SlotSet("next_step", step.step),
+            SlotSet("offered_reminder", reminder_offer),
         ]
 
     @staticmethod
-    def _history(tracker: Tracker, details: Details, known: Details, today: date) -> History:
-        """This message's news on top of what the conversation already knew."""
+    def _prior(
+        session: Session, tracker: Tracker, details: Details
+    ) -> tuple[Prior, Application | None]:
+        """The conversation's details, unless this message turns to another company: then
+        what the records hold about that one (or nothing), never the last company's."""
+        from_slots = Prior.from_slots(tracker)
+        company = details.company or from_slots.company
+        if not company:
+            return from_slots, None
+        stored = applications.find(session, tracker.sender_id, company, details.role)
+        same_company = from_slots.company and company_key(company) == company_key(
+            from_slots.company
+        )
+        if same_company:
+            return from_slots, stored
+        return (Prior.from_record(stored) if stored else Prior(company=company)), stored
+
+    @staticmethod
+    def _history(details: Details, prior: Prior, known: Details, today: date) -> History:
+        """This message's news on top of what was already known."""
         promised = None
         if details.promise:
             # A promise counts from the interview when we know its day, else from today.
             said_on = known.interview_date or today
             promised = parse_promised_date(details.promise, said_on, settings().calendar)
-        follow_ups_before = int(tracker.get_slot("follow_ups_done") or 0)
         if details.follow_up is not None:
-            follow_ups = details.follow_up.total(follow_ups_before)
+            follow_ups = details.follow_up.total(prior.follow_ups_done)
             last_follow_up = details.last_follow_up  # a new follow-up: the stored day is stale
         else:
-            follow_ups = follow_ups_before
-            last_follow_up = _stored_date(tracker.get_slot("last_follow_up"))
+            follow_ups = prior.follow_ups_done
+            last_follow_up = prior.last_follow_up
         return History(
             interview_date=known.interview_date,
-            promised_date=promised or _stored_date(tracker.get_slot("promised_date")),
+            promised_date=promised or prior.promised_date,
             follow_ups_done=follow_ups,
             last_follow_up=last_follow_up,
         )
@@ -158,6 +254,41 @@ class ActionCoach(Action):
             ),
             SlotSet("days_since_interview", float(days) if days is not None else None),
         ]
+
+    @staticmethod
+    def _draft(
+        dispatcher: CollectingDispatcher,
+        knowledge: Knowledge,
+        text: str,
+        asked_kind: str | None,
+        step: NextStep,
+        known: Details,
+        history: History,
+        today: date,
+    ) -> None:
+        drafts = knowledge.drafts
+        kind = choose_kind(text, step.step, drafts, asked_kind)
+        draft = compose(
+            kind,
+            {
+                "person": known.person,
+                "company": known.company,
+                "role": known.role,
+                "interview_date": format_day(known.interview_date, today)
+                if known.interview_date
+                else None,
+                "promised": format_day(history.promised_date, today)
+                if history.promised_date
+                else None,
+            },
+            drafts,
+        )
+        dispatcher.utter_message(text=drafts.intro)
+        # The draft alone in its message, so it can be copied as it is.
+        dispatcher.utter_message(text=draft.text)
+        if draft.blanks:
+            note: str = drafts.missing_note
+            dispatcher.utter_message(text=note.format(blanks=", ".join(draft.blanks)))
 
     @staticmethod
     def _situation_buttons(knowledge: Knowledge) -> list[dict[str, str]]:
@@ -196,7 +327,9 @@ class ActionCoach(Action):
         history: History,
         today: date,
         fact_ids: list[str],
-    ) -> None:
+        newly_recorded: bool = False,
+    ) -> str | None:
+        """Sends the next step; returns the day of the reminder it offered, if any."""
         entry = knowledge.situations[situation]
         messages = knowledge.messages
         ask_date = (
@@ -230,10 +363,41 @@ class ActionCoach(Action):
         if sources:
             sources_line: str = messages.sources_line
             parts.append(sources_line.format(sources=", ".join(sources)))
-        dispatcher.utter_message(
-            text="\n\n".join(parts),
-            buttons=[{"title": b.title, "payload": f"/{b.intent}"} for b in entry.buttons],
-        )
+        if newly_recorded and known.company:
+            memory = knowledge.memory
+            role = str(memory.role_part).format(role=known.role) if known.role else ""
+            parts.append(str(memory.recorded).format(company=known.company, role=role))
+
+        buttons: list[dict[str, str]] = []
+        offer = None
+        if step.step in REMINDER_STEPS and step.date is not None and step.date > today:
+            offer = step.date.isoformat()
+            title: str = knowledge.reminders.offer_button
+            buttons.append(
+                {
+                    "title": title.format(date=format_day(step.date, today), step="", about=""),
+                    "payload": f'/set_reminder{{"reminder_date":"{offer}"}}',
+                }
+            )
+        kind = choose_kind("", step.step, knowledge.drafts)
+        if any(step.step in k.steps for k in knowledge.drafts.kinds.values()):
+            button: str = knowledge.drafts.button
+            buttons.append(
+                {
+                    "title": button.format(title=knowledge.drafts.kinds[kind].title),
+                    "payload": f'/ask_contact_recruiter{{"draft_kind":"{kind}"}}',
+                }
+            )
+        buttons += [{"title": b.title, "payload": f"/{b.intent}"} for b in entry.buttons]
+        dispatcher.utter_message(text="\n\n".join(parts), buttons=buttons[:MAX_BUTTONS])
+        return offer
+
+
+def _same_or_fuller(said: str | None, known: str | None) -> str | None:
+    """'I emailed Maria' after 'Maria Lopez' still means Maria Lopez."""
+    if said and known and known.casefold().startswith(said.casefold()):
+        return known
+    return said or known
 
 
 def _source_names(knowledge: Knowledge, fact_ids: list[str]) -> list[str]:

@@ -53,22 +53,38 @@ PLACEHOLDERS = frozenset({"date", "company", "person", "role", "days", "promised
 
 Text = constr(strip_whitespace=True, min_length=1)
 Identifier = constr(regex=r"^[a-z][a-z0-9_]*$")
+# A piece joined into a sentence, e.g. " ({role})": its leading space is kept.
+Fragment = constr(min_length=1)
 
 
 class KnowledgeError(Exception):
     """The knowledge file is missing, is not YAML, or breaks the schema."""
 
 
-def _check_placeholders(text: str) -> str:
+def _check_placeholders(text: str, allowed: frozenset[str] = PLACEHOLDERS) -> str:
     try:
         fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     except ValueError as error:
         raise ValueError(f"badly formed placeholder in {text!r}: {error}") from error
-    unknown = fields - PLACEHOLDERS
+    unknown = fields - allowed
     if unknown:
-        allowed = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
-        raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; allowed: {allowed}")
+        names = ", ".join("{" + p + "}" for p in sorted(allowed)) or "none"
+        raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; allowed: {names}")
     return text
+
+
+def _placeholders_among(*names: str) -> Any:
+    """A validator allowing only these placeholders in every field it is attached to."""
+    allowed = frozenset(names)
+
+    def check(cls: type, text: Any) -> Any:
+        if isinstance(text, str):
+            return _check_placeholders(text, allowed)
+        if isinstance(text, dict):
+            return {key: _check_placeholders(value, allowed) for key, value in text.items()}
+        return text
+
+    return check
 
 
 class Strict(BaseModel):
@@ -97,7 +113,7 @@ class Item(Strict):
     points: list[Identifier] = []  # type: ignore[valid-type]
     facts: list[Identifier] = []  # type: ignore[valid-type]
 
-    _placeholders = validator("text", allow_reuse=True)(_check_placeholders)
+    _placeholders = validator("text", allow_reuse=True)(_placeholders_among(*PLACEHOLDERS))
 
     @root_validator(skip_on_failure=True)
     def relies_on_something(cls, values: dict[str, Any]) -> dict[str, Any]:
@@ -117,9 +133,12 @@ class Situation(Strict):
     reasons: conlist(Item, min_items=2)  # type: ignore[valid-type]
     guidance: conlist(Item, min_items=2)  # type: ignore[valid-type]
     next_step: dict[str, Text]  # type: ignore[valid-type]
-    buttons: conlist(Button, min_items=1, max_items=5)  # type: ignore[valid-type]
+    # at most 3, so with the draft and reminder offers a message stays within Slack's 5
+    buttons: conlist(Button, min_items=1, max_items=3)  # type: ignore[valid-type]
 
-    _placeholders = validator("reassurance", each_item=True, allow_reuse=True)(_check_placeholders)
+    _placeholders = validator("reassurance", each_item=True, allow_reuse=True)(
+        _placeholders_among(*PLACEHOLDERS)
+    )
 
     @validator("next_step")
     def known_steps(cls, steps: dict[str, str]) -> dict[str, str]:
@@ -145,7 +164,9 @@ class Messages(Strict):
     unknown_role: Text  # type: ignore[valid-type]
     thank_you_note: Text  # type: ignore[valid-type]
 
-    _placeholders = validator("thank_you_note", allow_reuse=True)(_check_placeholders)
+    _placeholders = validator("thank_you_note", allow_reuse=True)(
+        _placeholders_among(*PLACEHOLDERS)
+    )
 
     @validator("sources_line")
     def sources_placeholder(cls, text: str) -> str:
@@ -213,6 +234,157 @@ class Timing(Strict):
         return TimingRules(**{name: getattr(self, name).value for name in self.__fields__})
 
 
+DRAFT_PLACEHOLDERS = ("person", "company", "role", "interview_date", "promised")
+
+
+class DraftKind(Strict):
+    title: Text  # type: ignore[valid-type]
+    keywords: list[Text] = []  # type: ignore[valid-type]
+    steps: list[Identifier] = []  # type: ignore[valid-type]
+    text: Text  # type: ignore[valid-type]
+
+    _placeholders = validator("text", allow_reuse=True)(_placeholders_among(*DRAFT_PLACEHOLDERS))
+
+    @validator("steps", each_item=True)
+    def known_step(cls, step: str) -> str:
+        if step not in NEXT_STEPS:
+            raise ValueError(f"{step!r} is not a next step; use one of {', '.join(NEXT_STEPS)}")
+        return step
+
+
+class Drafts(Strict):
+    intro: Text  # type: ignore[valid-type]
+    blank: Text  # type: ignore[valid-type]
+    blank_names: dict[str, Text]  # type: ignore[valid-type]
+    missing_note: Text  # type: ignore[valid-type]
+    button: Text  # type: ignore[valid-type]
+    request_words: conlist(Text, min_items=1)  # type: ignore[valid-type]
+    kinds: dict[Identifier, DraftKind]  # type: ignore[valid-type]
+
+    _blank = validator("blank", allow_reuse=True)(_placeholders_among("what"))
+    _note = validator("missing_note", allow_reuse=True)(_placeholders_among("blanks"))
+    _button = validator("button", allow_reuse=True)(_placeholders_among("title"))
+
+    @validator("blank_names")
+    def every_blank_named(cls, names: dict[str, str]) -> dict[str, str]:
+        missing = [name for name in DRAFT_PLACEHOLDERS if name not in names]
+        if missing:
+            raise ValueError(f"name the blank for: {', '.join(missing)}")
+        return names
+
+    @validator("kinds")
+    def some_kinds(cls, kinds: dict[str, DraftKind]) -> dict[str, DraftKind]:
+        if not kinds:
+            raise ValueError("give at least one kind of draft")
+        return kinds
+
+
+class Wording(Strict):
+    class Config:
+        anystr_strip_whitespace = False  # Text fields strip themselves; Fragments must not
+
+
+class Memory(Wording):
+    statuses: dict[str, Text]  # type: ignore[valid-type]
+    steps: dict[str, Text]  # type: ignore[valid-type]
+    pending_heading: Text  # type: ignore[valid-type]
+    pending_line: Text  # type: ignore[valid-type]
+    role_part: Fragment  # type: ignore[valid-type]
+    date_part: Fragment  # type: ignore[valid-type]
+    pending_empty: Text  # type: ignore[valid-type]
+    recorded: Text  # type: ignore[valid-type]
+
+    _line = validator("pending_line", allow_reuse=True)(
+        _placeholders_among("company", "role", "status", "step", "date")
+    )
+    _role = validator("role_part", allow_reuse=True)(_placeholders_among("role"))
+    _date = validator("date_part", allow_reuse=True)(_placeholders_among("date"))
+    _recorded = validator("recorded", allow_reuse=True)(_placeholders_among("company", "role"))
+
+    @validator("statuses")
+    def every_situation(cls, statuses: dict[str, str]) -> dict[str, str]:
+        missing = [s for s in SITUATIONS if s not in statuses]
+        if missing:
+            raise ValueError(f"missing status for: {', '.join(missing)}")
+        return statuses
+
+    @validator("steps")
+    def every_step(cls, steps: dict[str, str]) -> dict[str, str]:
+        missing = [s for s in NEXT_STEPS if s not in steps]
+        if missing:
+            raise ValueError(f"missing wording for step(s): {', '.join(missing)}")
+        return steps
+
+
+REMINDER_FIELDS = ("date", "step", "about")
+
+
+class Reminders(Wording):
+    hour: int
+    ask_when: Text  # type: ignore[valid-type]
+    in_the_past: Text  # type: ignore[valid-type]
+    confirmed: Text  # type: ignore[valid-type]
+    about: Fragment  # type: ignore[valid-type]
+    offer_button: Text  # type: ignore[valid-type]
+    due: Text  # type: ignore[valid-type]
+    list_heading: Text  # type: ignore[valid-type]
+    list_line: Text  # type: ignore[valid-type]
+    none: Text  # type: ignore[valid-type]
+    cancel_button: Text  # type: ignore[valid-type]
+    which_one: Text  # type: ignore[valid-type]
+    cancelled: Text  # type: ignore[valid-type]
+    nothing_due: Text  # type: ignore[valid-type]
+    next_one: Text  # type: ignore[valid-type]
+    default_step: Text  # type: ignore[valid-type]
+
+    _texts = validator(
+        "ask_when",
+        "in_the_past",
+        "confirmed",
+        "offer_button",
+        "due",
+        "list_heading",
+        "list_line",
+        "none",
+        "cancel_button",
+        "which_one",
+        "cancelled",
+        "nothing_due",
+        "next_one",
+        "default_step",
+        allow_reuse=True,
+    )(_placeholders_among(*REMINDER_FIELDS))
+    _about = validator("about", allow_reuse=True)(_placeholders_among("company"))
+
+    @validator("hour")
+    def an_hour(cls, hour: int) -> int:
+        if not 0 <= hour <= 23:
+            raise ValueError("must be an hour of the day, 0 to 23")
+        return hour
+
+
+class Privacy(Wording):
+    heading: Text  # type: ignore[valid-type]
+    application_line: Text  # type: ignore[valid-type]
+    reminder_line: Text  # type: ignore[valid-type]
+    conversation_line: Text  # type: ignore[valid-type]
+    slots_line: Text  # type: ignore[valid-type]
+    nothing: Text  # type: ignore[valid-type]
+    none_word: Text  # type: ignore[valid-type]
+    delete_hint: Text  # type: ignore[valid-type]
+    deleted: Text  # type: ignore[valid-type]
+
+    _application = validator("application_line", allow_reuse=True)(
+        _placeholders_among("company", "role", "status", "step", "date", "contacts", "follow_ups")
+    )
+    _reminder = validator("reminder_line", allow_reuse=True)(_placeholders_among(*REMINDER_FIELDS))
+    _conversation = validator("conversation_line", allow_reuse=True)(_placeholders_among("events"))
+    _slots = validator("slots_line", allow_reuse=True)(_placeholders_among("details"))
+    _deleted = validator("deleted", allow_reuse=True)(
+        _placeholders_among("applications", "reminders")
+    )
+
+
 class Knowledge(Strict):
     version: int
     sources: dict[Identifier, Source]  # type: ignore[valid-type]
@@ -220,6 +392,10 @@ class Knowledge(Strict):
     facts: dict[Identifier, Fact]  # type: ignore[valid-type]
     timing: Timing
     messages: Messages
+    drafts: Drafts
+    memory: Memory
+    reminders: Reminders
+    privacy: Privacy
     not_company_names: list[Text] = []  # type: ignore[valid-type]
     crisis_phrases: conlist(Text, min_items=1)  # type: ignore[valid-type]
     situations: dict[str, Situation]

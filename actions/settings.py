@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from actions.records.database import database_url
 from actions.timeline import BusinessCalendar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +19,18 @@ class Settings:
     knowledge_file: Path
     timezone: ZoneInfo
     calendar: BusinessCalendar
+    database_url: str
+    # Reminders reach the user through the Rasa server's HTTP API (trigger_intent).
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_api_token: str | None = None
+    reminder_poll_seconds: float = 30.0
+
+
+def time_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"{name!r} is not a known time zone") from error
 
 
 def load_settings() -> Settings:
@@ -25,11 +38,28 @@ def load_settings() -> Settings:
     (UnknownCountryError is a ValueError), not a silent default."""
     tz_name = os.environ.get("COACH_TIMEZONE", "UTC")
     try:
-        timezone = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
+        timezone = time_zone(tz_name)
+    except ValueError as error:
         raise ValueError(f"COACH_TIMEZONE={tz_name!r} is not a known time zone") from error
     knowledge_file = Path(os.environ.get("COACH_KNOWLEDGE_FILE", str(DEFAULT_KNOWLEDGE_FILE)))
     # Public holidays of this country are not business days; most of the research
     # behind the waiting times is from the US. Empty: weekends only.
     calendar = BusinessCalendar(os.environ.get("COACH_HOLIDAY_COUNTRY", "US").strip().upper())
-    return Settings(knowledge_file=knowledge_file, timezone=timezone, calendar=calendar)
+    poll = os.environ.get("COACH_REMINDER_POLL_SECONDS", "30")
+    try:
+        poll_seconds = float(poll)
+    except ValueError:
+        poll_seconds = -1.0
+    if not 0 < poll_seconds <= 3600:
+        raise ValueError(
+            f"COACH_REMINDER_POLL_SECONDS={poll!r} must be a number of seconds, 0-3600"
+        )
+    return Settings(
+        knowledge_file=knowledge_file,
+        timezone=timezone,
+        calendar=calendar,
+        database_url=database_url(),
+        rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
+        rasa_api_token=os.environ.get("RASA_API_TOKEN") or None,
+        reminder_poll_seconds=poll_seconds,
+    )

@@ -15,7 +15,7 @@ from rasa_sdk import utils
 from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
 from rasa_sdk.endpoint import create_argument_parser, run
 
-from actions.coaching import knowledge_cache, settings
+from actions.runtime import knowledge_cache, settings
 from actions.knowledge import KnowledgeError
 
 

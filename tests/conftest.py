@@ -22,6 +22,25 @@ from callback_coach.launcher import (
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def records_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Actions run in-process write their records to a throw-away SQLite file."""
+    from actions.records.database import migrate
+    from actions.runtime import settings
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('records') / 'records.db'}"
+    before = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    settings.cache_clear()
+    migrate(url)
+    yield url
+    if before is None:
+        os.environ.pop("DATABASE_URL", None)
+    else:
+        os.environ["DATABASE_URL"] = before
+    settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def model_path() -> Path:
     if not DEFAULT_MODEL.exists():

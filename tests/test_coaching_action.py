@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import uuid
+
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.coaching import ActionCoach, knowledge_cache
+from actions.coaching import ActionCoach
+from actions.runtime import knowledge_cache
 from actions.knowledge import SITUATIONS, Knowledge
 
 # Wednesday 25 November 2026, noon UTC.
@@ -44,7 +47,7 @@ def make_tracker(
         {"event": "user", "timestamp": NOW.timestamp(), "text": text, "parse_data": message},
     ]
     return Tracker(
-        sender_id="test-user",
+        sender_id=f"test-{uuid.uuid4()}",  # records of one test never meet another's
         slots=slots or {},
         latest_message=message,
         events=events,
@@ -81,7 +84,11 @@ async def test_every_situation_is_coached_from_its_entry(
     assert sum(item.text in shown for item in entry.reasons) == 2
     assert sum(item.text in shown for item in entry.guidance) == 2
     buttons = messages[-1]["buttons"]
-    assert [b["payload"] for b in buttons] == [f"/{b.intent}" for b in entry.buttons]
+    # the situation's own buttons follow the draft / reminder offers; Slack shows 5 at most
+    payloads = [b["payload"] for b in buttons]
+    assert len(payloads) <= 5
+    own = [f"/{b.intent}" for b in entry.buttons]
+    assert payloads[len(payloads) - len(own) :] == own
     assert "{" not in messages[-1]["text"], "a placeholder was left unfilled"
 
 
@@ -126,9 +133,16 @@ async def test_no_callback_recent_interview_means_wait_with_a_date() -> None:
         "last_follow_up": None,
         "situation": "no_callback",
         "next_step": "wait",
+        "offered_reminder": "2026-12-01",
     }
     # Monday 23 November + 5 business days, Thanksgiving (26th) skipped.
     assert "Tuesday 1 December" in messages[-1]["text"]
+    payloads = [b["payload"] for b in messages[-1]["buttons"]]
+    assert payloads[:2] == [
+        '/set_reminder{"reminder_date":"2026-12-01"}',
+        '/ask_contact_recruiter{"draft_kind":"follow_up"}',
+    ]
+    assert "noted this under Acme (data analyst)" in messages[-1]["text"]
 
 
 async def test_an_interview_yesterday_brings_the_thank_you_note(knowledge: Knowledge) -> None:
