@@ -23,7 +23,7 @@ from actions.knowledge import (
 )
 from actions.records import applications
 from actions.records.applications import Application, Report, company_key
-from actions.runtime import entity_value, knowledge_cache, records, settings
+from actions.runtime import entity_value, knowledge_cache, records, settings, user_timezone
 from actions.situation_details import Details, extract_details, message_time
 from actions.timeline import History, NextStep, decide_next_step, format_day, parse_promised_date
 
@@ -116,7 +116,7 @@ class ActionCoach(Action):
             return []
 
         intent = (message.get("intent") or {}).get("name")
-        now = message_time(tracker, settings().timezone)
+        now = message_time(tracker, user_timezone(tracker))
         details = extract_details(
             message, now, knowledge.not_company_names, whole_text_is_date=intent == "inform"
         )

@@ -1,22 +1,32 @@
-"""Starts the action server after checking the knowledge file.
+"""Starts the action server after checking the knowledge file and migrating the database.
 
 rasa-sdk's own entry point would start even with a broken knowledge file and fail
-on the first message; this one refuses to start and says which entry is wrong.
-It also binds to localhost unless ACTION_SERVER_HOST says otherwise.
+on the first message; this one refuses to start and says which entry is wrong. It
+brings the records' database to the latest schema (Alembic), runs the reminder
+scheduler beside the actions, and binds to localhost unless ACTION_SERVER_HOST says
+otherwise.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
 
+import sqlalchemy.exc
 from rasa_sdk import utils
 from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
-from rasa_sdk.endpoint import create_argument_parser, run
+from rasa_sdk.endpoint import create_app, create_argument_parser
+from rasa_sdk.plugin import plugin_manager
+from sanic import Sanic
 
-from actions.runtime import knowledge_cache, settings
 from actions.knowledge import KnowledgeError
+from actions.records.database import migrate
+from actions.runtime import knowledge_cache, settings
+from callback_coach.reminder_scheduler import ReminderScheduler
+
+logger = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,15 +43,39 @@ def main(argv: list[str] | None = None) -> int:
     except (KnowledgeError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    logging.getLogger(__name__).info(
+    logger.info(
         "Knowledge file %s is valid: %d situations.",
         settings().knowledge_file,
         len(knowledge.situations),
     )
-    # rasa-sdk reads SANIC_HOST and would otherwise listen on every interface.
-    os.environ["SANIC_HOST"] = os.environ.get("ACTION_SERVER_HOST", "127.0.0.1")
-    run(args.actions or "actions", args.port, args.cors, auto_reload=False)
+    try:
+        migrate(settings().database_url)
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        print(f"error: cannot prepare the database (DATABASE_URL): {error}", file=sys.stderr)
+        return 2
+
+    app = create_app(args.actions or "actions", cors_origins=args.cors, auto_reload=False)
+    plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    _schedule_reminders(app)
+    # rasa-sdk's default would listen on every interface.
+    host = os.environ.get("ACTION_SERVER_HOST", "127.0.0.1")
+    logger.info("Action server on http://%s:%d", host, args.port)
+    app.run(host, args.port, workers=utils.number_of_sanic_workers(), access_log=False)
     return 0
+
+
+def _schedule_reminders(app: Sanic) -> None:
+    if not settings().rasa_api_token:
+        logger.warning(
+            "RASA_API_TOKEN is not set: reminders are stored but not delivered. "
+            "`make run` sets it; see the README."
+        )
+        return
+    scheduler = ReminderScheduler(settings())
+
+    @app.after_server_start
+    async def start_scheduler(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+        app.add_task(scheduler.run_forever(), name="reminders")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -185,6 +186,10 @@ def _main(argv: list[str] | None = None) -> int:
     rasa_port = int(env.get("RASA_PORT", "5005"))
     action_port = int(env.get("ACTION_PORT", "5055"))
     env.setdefault("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{action_port}/webhook")
+    # Reminders reach the user through Rasa's HTTP API, which is therefore on, bound to
+    # localhost and protected by this token (random for each run unless set).
+    env.setdefault("RASA_API_TOKEN", secrets.token_urlsafe(24))
+    env.setdefault("RASA_URL", f"http://127.0.0.1:{rasa_port}")
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
 
     # A hang-up or kill of the launcher must still stop both servers.
@@ -194,7 +199,9 @@ def _main(argv: list[str] | None = None) -> int:
     servers: list[Server] = []
     try:
         servers.append(start_action_server(action_port, env, LOG_DIR / "actions.log"))
-        rasa = start_rasa_server(args.model, rasa_port, env, LOG_DIR / "rasa.log")
+        rasa = start_rasa_server(
+            args.model, rasa_port, env, LOG_DIR / "rasa.log", auth_token=env["RASA_API_TOKEN"]
+        )
         servers.append(rasa)
         if args.mode == "serve":
             print(

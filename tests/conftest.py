@@ -64,6 +64,9 @@ class Assistant:
         env = default_environment()
         env["DATABASE_URL"] = self.database_url
         env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{action_port}/webhook"
+        env["RASA_URL"] = f"http://127.0.0.1:{rasa_port}"
+        env["RASA_API_TOKEN"] = self.token
+        env["COACH_REMINDER_POLL_SECONDS"] = "1"
         self.actions = start_action_server(action_port, env, self.log_dir / "actions.log")
         self.rasa = start_rasa_server(
             self.model, rasa_port, env, self.log_dir / "rasa.log", auth_token=self.token

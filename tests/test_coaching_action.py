@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 from typing import Any
-
-import uuid
 
 import pytest
 from rasa_sdk import Tracker
@@ -13,8 +12,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.coaching import ActionCoach
-from actions.runtime import knowledge_cache
 from actions.knowledge import SITUATIONS, Knowledge
+from actions.runtime import knowledge_cache
 
 # Wednesday 25 November 2026, noon UTC.
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)

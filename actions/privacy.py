@@ -1,0 +1,95 @@
+"""'What do you know about me?' and 'Delete my data'.
+
+Deleting removes the sender's rows from the project's own tables here; the stored
+conversation events go in the same turn: the tracker store
+(callback_coach.tracker_store) drops every event of a conversation in which
+action_delete_my_data ran, instead of saving it.
+"""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.memory import application_fields
+from actions.records import applications, privacy, reminders
+from actions.reminding import reminder_fields
+from actions.runtime import knowledge_cache, records, user_timezone
+from actions.situation_details import message_time
+
+DELETE_ACTION = "action_delete_my_data"
+# Slots that hold something the user told us (the rest is the coach's own state).
+PERSONAL_SLOTS = (
+    "company",
+    "person",
+    "role",
+    "interview_date",
+    "days_since_interview",
+    "promised_date",
+    "follow_ups_done",
+    "last_follow_up",
+    "situation",
+    "next_step",
+)
+
+
+class ActionShowMyData(Action):
+    def name(self) -> str:
+        return "action_show_my_data"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        knowledge = knowledge_cache().get()
+        wording = knowledge.privacy
+        now = message_time(tracker, user_timezone(tracker))
+        with records() as session:
+            stored = applications.all_of(session, tracker.sender_id)
+            pending = reminders.pending(session, tracker.sender_id)
+        lines = [wording.heading]
+        for application in stored:
+            fields = application_fields(knowledge, application, now.date())
+            lines.append(
+                str(wording.application_line).format(
+                    **fields,
+                    contacts=", ".join(application.contacts) or wording.none_word,
+                    follow_ups=application.follow_ups_done,
+                )
+            )
+        for reminder in pending:
+            lines.append(
+                str(wording.reminder_line).format(**reminder_fields(knowledge, reminder, now))
+            )
+        details = [
+            f"{name.replace('_', ' ')}: {value}"
+            for name in PERSONAL_SLOTS
+            if (value := tracker.get_slot(name)) not in (None, "", 0, 0.0)
+        ]
+        if details:
+            lines.append(str(wording.slots_line).format(details="; ".join(details)))
+        lines.append(str(wording.conversation_line).format(events=len(tracker.events)))
+        if not stored and not pending and not details:
+            lines = [wording.nothing, lines[-1]]
+        lines.append(wording.delete_hint)
+        dispatcher.utter_message(text="\n".join(lines))
+        return []
+
+
+class ActionDeleteMyData(Action):
+    def name(self) -> str:
+        return DELETE_ACTION
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        knowledge = knowledge_cache().get()
+        with records() as session:
+            removed = privacy.delete_everything(session, tracker.sender_id)
+        dispatcher.utter_message(
+            text=str(knowledge.privacy.deleted).format(
+                applications=removed["applications"], reminders=removed["reminders"]
+            )
+        )
+        return []

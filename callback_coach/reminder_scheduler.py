@@ -1,0 +1,103 @@
+"""Delivers due reminders through the Rasa server's trigger_intent API.
+
+Runs inside the action server. Reminders live in the database, so they survive
+restarts: one that fell due while everything was down goes out on the first poll
+after start. Each is delivered once: a scheduler claims it atomically, and the
+action that speaks it marks it delivered in the same step (see actions.reminding).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
+
+import aiohttp
+
+from actions.records import reminders
+from actions.records.database import session_scope
+from actions.records.reminders import Reminder
+from actions.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+REMINDER_INTENT = "reminder_due"
+# Long enough for one trigger_intent call; a crashed scheduler's claims expire after it.
+CLAIM_LEASE = timedelta(minutes=2)
+# When Rasa is down or refuses, try the reminder again after this long.
+RETRY_AFTER = timedelta(seconds=30)
+REQUEST_TIMEOUT_SECONDS = 30
+
+
+class ReminderScheduler:
+    def __init__(self, settings: Settings) -> None:
+        if not settings.rasa_api_token:
+            raise ValueError("reminders need RASA_API_TOKEN, the Rasa server's API token")
+        self.settings = settings
+        self.token = settings.rasa_api_token
+
+    async def run_forever(self) -> None:
+        logger.info(
+            "Reminder scheduler started: every %.0f s, via %s.",
+            self.settings.reminder_poll_seconds,
+            self.settings.rasa_url,
+        )
+        while True:
+            try:
+                await self.deliver_due()
+            except Exception:  # a bad poll (database away…) must not end the scheduler
+                logger.exception("Reminder delivery failed; trying again at the next poll.")
+            await asyncio.sleep(self.settings.reminder_poll_seconds)
+
+    async def deliver_due(self, now: datetime | None = None) -> int:
+        """Triggers every due reminder once; returns how many went out."""
+        moment = now or datetime.now(timezone.utc)
+        claimed = await asyncio.to_thread(self._claim, moment)
+        if not claimed:
+            return 0
+        sent = 0
+        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            for reminder in claimed:
+                delivered = await self._trigger(http, reminder)
+                await asyncio.to_thread(self._settle, reminder, delivered, moment)
+                sent += delivered
+        return sent
+
+    def _claim(self, now: datetime) -> list[Reminder]:
+        with session_scope(self.settings.database_url) as session:
+            return reminders.claim_due(session, now, CLAIM_LEASE)
+
+    def _settle(self, reminder: Reminder, delivered: bool, now: datetime) -> None:
+        with session_scope(self.settings.database_url) as session:
+            if delivered:
+                # Normally the reminder action has marked it already; this covers an
+                # action that failed after Rasa accepted the trigger.
+                reminders.mark_delivered(session, reminder.sender_id, reminder.id, now)
+            else:
+                reminders.release(session, reminder.id, now + RETRY_AFTER)
+
+    async def _trigger(self, http: aiohttp.ClientSession, reminder: Reminder) -> bool:
+        url = (
+            f"{self.settings.rasa_url}/conversations/"
+            f"{quote(reminder.sender_id, safe='')}/trigger_intent"
+        )
+        try:
+            async with http.post(
+                url,
+                params={"output_channel": reminder.channel, "token": self.token},
+                json={"name": REMINDER_INTENT, "entities": {"reminder_id": str(reminder.id)}},
+            ) as response:
+                if response.status == 200:
+                    logger.info("Reminder %d delivered on %s.", reminder.id, reminder.channel)
+                    return True
+                logger.warning(
+                    "Rasa refused reminder %d: HTTP %d %s",
+                    reminder.id,
+                    response.status,
+                    (await response.text())[:200],
+                )
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            logger.warning("Rasa not reachable for reminder %d: %s", reminder.id, error)
+        return False
