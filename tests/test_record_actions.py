@@ -231,12 +231,7 @@ async def test_yes_takes_the_offered_reminder_and_plain_yes_stays_a_yes(me: str)
     assert "Tuesday 1 December" in messages[0]["text"]
     assert len(pending_reminders(me)) == 1
     _, messages = await run(ActionSetReminder(), tracker(me, "yes", "affirm"))
-    assert messages == [
-        {
-            "response": "utter_affirm_ack",
-            **{k: v for k, v in messages[0].items() if k != "response"},
-        }
-    ]
+    assert [m["response"] for m in messages] == ["utter_affirm_ack"]
     assert len(pending_reminders(me)) == 1
 
 

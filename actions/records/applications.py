@@ -84,9 +84,13 @@ def record(session: Session, sender_id: str, report: Report, now: datetime) -> A
         value = getattr(report, name)
         if value is not None:
             values[name] = value
-    if existing is not None and existing.role and report.role:
-        if existing.role.casefold() == report.role.casefold():
-            values["role"] = existing.role  # keep the spelling first given
+    if (
+        existing
+        and existing.role
+        and report.role
+        and existing.role.casefold() == report.role.casefold()
+    ):
+        values["role"] = existing.role  # keep the spelling first given
     if existing is None:
         application_id = session.execute(
             applications.insert().values(
