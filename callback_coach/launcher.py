@@ -219,7 +219,7 @@ def _main(argv: list[str] | None = None) -> int:
             "Type a number to pick a suggestion; /stop or Ctrl-C ends the chat.\n",
             flush=True,
         )
-        chat(rasa.url, sender)
+        chat(rasa.url, sender, env["RASA_API_TOKEN"])
         return 0
     except KeyboardInterrupt:
         print()

@@ -1,32 +1,104 @@
 """A small chat client for the terminal, talking to the Rasa server's REST channel.
 
 Buttons are shown as numbers: type the number to pick one, or just type a message.
+Reminders that fall due while the chat is open are printed as they arrive (the REST
+channel cannot push them, so the client looks at the conversation every few seconds).
 """
 
 from __future__ import annotations
 
 import shutil
 import textwrap
+import threading
+import time
 from typing import Any
 
 import requests
 
-
-def _print_reply(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
-    width = min(shutil.get_terminal_size((100, 20)).columns, 100)
-    buttons: list[dict[str, str]] = []
-    for message in messages:
-        for paragraph in str(message.get("text") or "").split("\n"):
-            print(textwrap.fill(paragraph, width, initial_indent="  ", subsequent_indent="    "))
-        buttons = message.get("buttons") or buttons
-    for number, button in enumerate(buttons, start=1):
-        print(f"    [{number}] {button['title']}")
-    return buttons
+REMINDER_INTENT = "reminder_due"
+REMINDER_POLL_SECONDS = 5.0
 
 
-def chat(rasa_url: str, sender: str) -> None:
+class ChatState:
+    """The buttons a number picks; replies and reminders both update them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.buttons: list[dict[str, str]] = []
+
+    def show(self, messages: list[dict[str, Any]]) -> None:
+        width = min(shutil.get_terminal_size((100, 20)).columns, 100)
+        with self.lock:
+            buttons: list[dict[str, str]] = []
+            for message in messages:
+                for paragraph in str(message.get("text") or "").split("\n"):
+                    print(
+                        textwrap.fill(
+                            paragraph, width, initial_indent="  ", subsequent_indent="    "
+                        )
+                    )
+                buttons = message.get("buttons") or buttons
+            for number, button in enumerate(buttons, start=1):
+                print(f"    [{number}] {button['title']}")
+            self.buttons = buttons
+
+
+def reminder_messages(
+    events: list[dict[str, Any]], after: float
+) -> tuple[list[dict[str, Any]], float]:
+    """What the bot said in reminder turns newer than `after`, and the newest turn's time."""
+    messages: list[dict[str, Any]] = []
+    newest = after
+    in_reminder = False
+    for event in events:
+        if event.get("event") == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            in_reminder = intent == REMINDER_INTENT and float(event.get("timestamp") or 0) > after
+            if in_reminder:
+                newest = max(newest, float(event["timestamp"]))
+        elif in_reminder and event.get("event") == "bot":
+            data = event.get("data") or {}
+            messages.append({"text": event.get("text"), "buttons": data.get("buttons")})
+    return messages, newest
+
+
+def watch_reminders(
+    rasa_url: str, sender: str, token: str, state: ChatState, stop: threading.Event
+) -> None:
+    seen = time.time()
+    with requests.Session() as session:
+        while not stop.wait(REMINDER_POLL_SECONDS):
+            try:
+                response = session.get(
+                    f"{rasa_url}/conversations/{sender}/tracker",
+                    params={"token": token},
+                    timeout=10,
+                )
+                response.raise_for_status()
+                messages, seen = reminder_messages(response.json().get("events") or [], seen)
+            except (requests.RequestException, ValueError):
+                continue  # the server is busy or restarting: look again later
+            if messages:
+                print()
+                state.show(messages)
+                print("you> ", end="", flush=True)
+
+
+def chat(rasa_url: str, sender: str, api_token: str | None = None) -> None:
     """Reads messages until /stop, Ctrl-D or Ctrl-C; a number picks a button."""
-    buttons: list[dict[str, str]] = []
+    state = ChatState()
+    stop = threading.Event()
+    if api_token:
+        threading.Thread(
+            target=watch_reminders, args=(rasa_url, sender, api_token, state, stop), daemon=True
+        ).start()
+    try:
+        _converse(rasa_url, sender, state)
+    finally:
+        stop.set()
+
+
+def _converse(rasa_url: str, sender: str, state: ChatState) -> None:
     with requests.Session() as session:
         while True:
             try:
@@ -38,6 +110,8 @@ def chat(rasa_url: str, sender: str) -> None:
                 continue
             if text == "/stop":
                 return
+            with state.lock:
+                buttons = list(state.buttons)
             if text.isdigit() and 1 <= int(text) <= len(buttons):
                 button = buttons[int(text) - 1]
                 print(f"  (you picked: {button['title']})")
@@ -52,4 +126,4 @@ def chat(rasa_url: str, sender: str) -> None:
             except requests.RequestException as error:
                 print(f"  (the assistant did not answer: {error}; try again)")
                 continue
-            buttons = _print_reply(response.json())
+            state.show(response.json())

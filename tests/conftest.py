@@ -135,3 +135,18 @@ def postgres_url() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_assistant(
+    model_path: Path, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Assistant]:
+    """The servers on PostgreSQL (tracker store and our own tables), shared by the tests."""
+    running = Assistant(model_path, postgres_url, tmp_path_factory.mktemp("postgres"))
+    running.start()
+    yield running
+    running.stop()
+    import sqlalchemy as sa
+
+    with sa.create_engine(postgres_url).begin() as connection:
+        connection.execute(sa.text("DELETE FROM events WHERE sender_id LIKE 'restart-%'"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,16 +42,6 @@ def test_conversation_survives_restart_on_sqlite(assistant: Assistant) -> None:
     assert assistant.database_url.startswith("sqlite:///")
     check_survives_restart(assistant)
     assert Path(assistant.database_url.removeprefix("sqlite:///")).stat().st_size > 0
-
-
-@pytest.fixture
-def postgres_assistant(model_path: Path, postgres_url: str, tmp_path: Path) -> Iterator[Assistant]:
-    running = Assistant(model_path, postgres_url, tmp_path)
-    running.start()
-    yield running
-    running.stop()
-    with sa.create_engine(postgres_url).begin() as connection:
-        connection.execute(sa.text("DELETE FROM events WHERE sender_id LIKE 'restart-%'"))
 
 
 @pytest.mark.postgres
