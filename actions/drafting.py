@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from actions.knowledge import DRAFT_PLACEHOLDERS, Drafts
 
 DEFAULT_KIND = "follow_up"
+# Rasa's channels send each blank-line-separated paragraph as a message of its own; a
+# paragraph break with a space on the empty line keeps the draft in one message.
+PARAGRAPH_BREAK = "\n \n"
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ def compose(kind_name: str, values: Mapping[str, str | None], drafts: Drafts) ->
         if name in used and blank_name not in blanks:
             blanks.append(blank_name)
     blanks.sort(key=lambda blank: used.index(_placeholder_of(blank, drafts)))
-    text = str(kind.text).format_map(filled).strip()
+    text = str(kind.text).format_map(filled).strip().replace("\n\n", PARAGRAPH_BREAK)
     return Draft(kind_name, str(kind.title), text, tuple(blanks))
 
 

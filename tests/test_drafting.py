@@ -87,3 +87,11 @@ def test_the_schema_knows_every_placeholder_a_draft_may_use(drafts: Drafts) -> N
     for kind in drafts.kinds.values():
         used = set(re.findall(r"{(\w+)}", kind.text))
         assert used <= set(DRAFT_PLACEHOLDERS)
+
+
+def test_a_draft_stays_one_message_on_every_channel(drafts: Drafts) -> None:
+    # Rasa's channels split a text at blank lines ("\n\n") into separate messages.
+    for kind in drafts.kinds:
+        text = compose(kind, EVERYTHING, drafts).text
+        assert "\n\n" not in text.strip()
+    assert compose("follow_up", EVERYTHING, drafts).text.count("\n \n") >= 3
