@@ -68,9 +68,13 @@ class Assistant:
         env["RASA_API_TOKEN"] = self.token
         env["COACH_REMINDER_POLL_SECONDS"] = "1"
         self.actions = start_action_server(action_port, env, self.log_dir / "actions.log")
-        self.rasa = start_rasa_server(
-            self.model, rasa_port, env, self.log_dir / "rasa.log", auth_token=self.token
-        )
+        try:
+            self.rasa = start_rasa_server(
+                self.model, rasa_port, env, self.log_dir / "rasa.log", auth_token=self.token
+            )
+        except BaseException:
+            self.actions.stop()  # never leave a server behind when the other fails
+            raise
 
     def stop(self) -> None:
         for server in (self.rasa, self.actions):
