@@ -18,9 +18,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from callback_coach.credentials import write_enabled_credentials
 from callback_coach.terminal_chat import chat
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +40,7 @@ class Server:
     process: subprocess.Popen[bytes]
     url: str
     log_path: Path
+    channels: list[str] = field(default_factory=list)
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM the server's process group, then SIGKILL if it lingers."""
@@ -134,7 +136,11 @@ def start_action_server(
 
 
 def rasa_command(
-    model: Path, port: int, auth_token: str | None = None, stock_rasa: bool = False
+    model: Path,
+    port: int,
+    auth_token: str | None = None,
+    stock_rasa: bool = False,
+    credentials: Path = PROJECT_ROOT / "credentials.yml",
 ) -> list[str]:
     """Our `rasa run` wrapper (callback_coach.rasa_server), or with `stock_rasa` the
     plain `rasa run`, which the benchmark compares against."""
@@ -149,7 +155,7 @@ def rasa_command(
         "--endpoints",
         "endpoints.yml",
         "--credentials",
-        "credentials.yml",
+        str(credentials),
         "--interface",
         os.environ.get("RASA_HOST", "127.0.0.1"),
         "--port",
@@ -169,10 +175,14 @@ def start_rasa_server(
     timeout: float = 180.0,
     stock_rasa: bool = False,
 ) -> Server:
-    command = rasa_command(model, port, auth_token, stock_rasa)
+    # Only the channels whose variables are set (Rasa stops at an unset one).
+    credentials = log_path.parent / f"credentials-{port}.yml"
+    channels = write_enabled_credentials(PROJECT_ROOT / "credentials.yml", credentials, env)
+    command = rasa_command(model, port, auth_token, stock_rasa, credentials)
     server = _spawn("Rasa server", command, env, log_path, f"http://127.0.0.1:{port}")
     # The REST channel's health route answers only once the model is loaded.
     wait_until_ready(server, "/webhooks/rest/", timeout)
+    server.channels = channels
     return server
 
 
@@ -206,6 +216,7 @@ def _main(argv: list[str] | None = None) -> int:
         if args.mode == "serve":
             print(
                 f"Rasa server: {rasa.url}/webhooks/rest/webhook  (log {rasa.log_path})\n"
+                f"Channels: {', '.join(name.rsplit('.', 1)[-1] for name in rasa.channels)}\n"
                 f"Action server: {servers[0].url}  (log {servers[0].log_path})\n"
                 "Ctrl-C stops both.",
                 flush=True,

@@ -1,0 +1,1 @@
+"""Rasa's Slack and Telegram connectors with the checks and fixes the product needs."""

@@ -1,0 +1,136 @@
+"""Rasa's Slack connector, stricter.
+
+- A request without a valid Slack signature (or older than five minutes) gets 401
+  before Rasa sees it; Rasa's own answer would be 400.
+- Slack retries an event it thinks was slow. A retry of an event this server has
+  already accepted (same event_id) is acknowledged and dropped, whatever the retry
+  reason, so the user never gets a second reply.
+- Replies go in a thread only when the user wrote in one.
+- `api_base_url` (optional) points the Web API client elsewhere: a Slack-compatible
+  proxy, or the tests' loopback fake.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.slack import SlackBot, SlackInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+logger = logging.getLogger(__name__)
+
+# Event ids remembered for retry detection; Slack retries within minutes.
+REMEMBERED_EVENTS = 10_000
+
+
+class CoachSlackBot(SlackBot):
+    def __init__(
+        self,
+        token: str,
+        slack_channel: str | None = None,
+        thread_id: str | None = None,
+        proxy: str | None = None,
+        api_base_url: str | None = None,
+    ) -> None:
+        super().__init__(token, slack_channel, thread_id, proxy)
+        if api_base_url:
+            self.client = AsyncWebClient(token, proxy=proxy, base_url=api_base_url)
+
+
+class CoachSlackInput(SlackInput):
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        if not credentials:
+            cls.raise_missing_credentials_exception()
+        assert credentials is not None
+        channel = cls(
+            credentials.get("slack_token"),
+            credentials.get("slack_channel"),
+            credentials.get("proxy"),
+            credentials.get("slack_retry_reason_header", "x-slack-retry-reason"),
+            credentials.get("slack_retry_number_header", "x-slack-retry-num"),
+            # Rasa drops only timeout retries; retries are judged by event id below.
+            ["never"],
+            True,  # threads, but only where the user wrote in one (get_metadata)
+            credentials.get("slack_signing_secret", ""),
+            credentials.get("conversation_granularity", "sender"),
+        )
+        channel.api_base_url = credentials.get("api_base_url") or None
+        return channel
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.api_base_url: str | None = None
+        self._seen_events: OrderedDict[str, None] = OrderedDict()
+
+    def get_output_channel(
+        self, channel: str | None = None, thread_id: str | None = None
+    ) -> CoachSlackBot:
+        return CoachSlackBot(
+            self.slack_token,
+            channel or self.slack_channel,
+            thread_id,
+            self.proxy,
+            self.api_base_url,
+        )
+
+    def get_metadata(self, request: Request) -> dict[str, Any]:
+        metadata = super().get_metadata(request)
+        metadata["thread_id"] = _thread_of(request)
+        return metadata
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        slack_webhook = super().blueprint(on_new_message)
+
+        @slack_webhook.middleware("request")
+        async def authentic_and_new(request: Request) -> HTTPResponse | None:
+            if request.method != "POST":
+                return None
+            if not self.is_request_from_slack_authentic(request):
+                return response.text("Not signed by Slack.", status=401)
+            event_id = _event_id(request)
+            if event_id is None:
+                return None
+            if event_id in self._seen_events:
+                logger.info("Dropped Slack's retry of event %s: it was already handled.", event_id)
+                return response.text("", status=200, headers={"X-Slack-No-Retry": "1"})
+            self._seen_events[event_id] = None
+            while len(self._seen_events) > REMEMBERED_EVENTS:
+                self._seen_events.popitem(last=False)
+            return None
+
+        return slack_webhook
+
+
+def _event_id(request: Request) -> str | None:
+    if request.headers.get("content-type") != "application/json":
+        return None
+    try:
+        body = request.json
+    except Exception:  # Rasa's handler answers a malformed body
+        return None
+    event_id = body.get("event_id") if isinstance(body, dict) else None
+    return str(event_id) if event_id else None
+
+
+def _thread_of(request: Request) -> str | None:
+    """The thread the user wrote in; None for a message outside any thread."""
+    content_type = request.headers.get("content-type")
+    try:
+        if content_type == "application/json":
+            return (request.json.get("event") or {}).get("thread_ts")
+        if content_type == "application/x-www-form-urlencoded":
+            import json
+
+            payload = json.loads(request.form["payload"][0])
+            return (payload.get("message") or {}).get("thread_ts")
+    except (AttributeError, KeyError, IndexError, ValueError, TypeError):
+        return None
+    return None

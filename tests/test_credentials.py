@@ -1,0 +1,46 @@
+"""Channels switch on when their variables are set; no secret is written to disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rasa.shared.utils.io import read_config_file
+
+from actions.settings import PROJECT_ROOT
+from callback_coach.credentials import write_enabled_credentials
+
+SLACK = "callback_coach.channels.slack.CoachSlackInput"
+TELEGRAM = "callback_coach.channels.telegram.CoachTelegramInput"
+TELEGRAM_ENV = {
+    "TELEGRAM_TOKEN": "123:abc",
+    "TELEGRAM_BOT_NAME": "coach_bot",
+    "TELEGRAM_WEBHOOK_URL": "https://example.org/webhooks/telegram/webhook",
+    "TELEGRAM_SECRET_TOKEN": "s3cret",
+}
+
+
+def generate(tmp_path: Path, env: dict[str, str]) -> tuple[list[str], Path]:
+    target = tmp_path / "credentials.yml"
+    return write_enabled_credentials(PROJECT_ROOT / "credentials.yml", target, env), target
+
+
+def test_without_variables_only_the_rest_channel_runs(tmp_path: Path) -> None:
+    channels, _ = generate(tmp_path, {"SLACK_TOKEN": "xoxb-1"})  # signing secret missing
+    assert channels == ["rest"]
+
+
+def test_a_channel_with_its_variables_is_enabled_and_read_by_rasa(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {**TELEGRAM_ENV, "SLACK_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "shh"}
+    channels, target = generate(tmp_path, env)
+    assert channels == ["rest", SLACK, TELEGRAM]
+    written = target.read_text()
+    assert "s3cret" not in written and "shh" not in written  # references, not secrets
+    assert "api_base_url" not in written  # optional and unset: left out
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    loaded = read_config_file(str(target))  # what `rasa run` does with it
+    assert loaded[TELEGRAM]["secret_token"] == "s3cret"
+    assert loaded[SLACK]["slack_signing_secret"] == "shh"
