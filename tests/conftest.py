@@ -58,6 +58,7 @@ class Assistant:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     rasa: Server | None = None
     actions: Server | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> None:
         action_port, rasa_port = free_port(), free_port()
@@ -67,6 +68,7 @@ class Assistant:
         env["RASA_URL"] = f"http://127.0.0.1:{rasa_port}"
         env["RASA_API_TOKEN"] = self.token
         env["COACH_REMINDER_POLL_SECONDS"] = "1"
+        env.update(self.extra_env)
         self.actions = start_action_server(action_port, env, self.log_dir / "actions.log")
         try:
             self.rasa = start_rasa_server(
