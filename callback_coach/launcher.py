@@ -162,7 +162,8 @@ def rasa_command(
         str(port),
     ]
     if auth_token:
-        command += ["--enable-api", "--auth-token", auth_token]
+        # "=": a token may start with "-", which would read as an option
+        command += ["--enable-api", f"--auth-token={auth_token}"]
     return command
 
 

@@ -12,6 +12,8 @@ from callback_coach.credentials import write_enabled_credentials
 
 SLACK = "callback_coach.channels.slack.CoachSlackInput"
 TELEGRAM = "callback_coach.channels.telegram.CoachTelegramInput"
+SOCKETIO = "callback_coach.channels.socketio.CoachSocketIOInput"
+WEB_PAGE = "callback_coach.channels.webpage.WebPageInput"
 TELEGRAM_ENV = {
     "TELEGRAM_TOKEN": "123:abc",
     "TELEGRAM_BOT_NAME": "coach_bot",
@@ -25,9 +27,9 @@ def generate(tmp_path: Path, env: dict[str, str]) -> tuple[list[str], Path]:
     return write_enabled_credentials(PROJECT_ROOT / "credentials.yml", target, env), target
 
 
-def test_without_variables_only_the_rest_channel_runs(tmp_path: Path) -> None:
+def test_without_variables_only_the_channels_that_need_none_run(tmp_path: Path) -> None:
     channels, _ = generate(tmp_path, {"SLACK_TOKEN": "xoxb-1"})  # signing secret missing
-    assert channels == ["rest"]
+    assert channels == ["rest", SOCKETIO, WEB_PAGE]
 
 
 def test_a_channel_with_its_variables_is_enabled_and_read_by_rasa(
@@ -35,7 +37,7 @@ def test_a_channel_with_its_variables_is_enabled_and_read_by_rasa(
 ) -> None:
     env = {**TELEGRAM_ENV, "SLACK_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "shh"}
     channels, target = generate(tmp_path, env)
-    assert channels == ["rest", SLACK, TELEGRAM]
+    assert channels == ["rest", SOCKETIO, WEB_PAGE, SLACK, TELEGRAM]
     written = target.read_text()
     assert "s3cret" not in written and "shh" not in written  # references, not secrets
     assert "api_base_url" not in written  # optional and unset: left out
@@ -44,3 +46,12 @@ def test_a_channel_with_its_variables_is_enabled_and_read_by_rasa(
     loaded = read_config_file(str(target))  # what `rasa run` does with it
     assert loaded[TELEGRAM]["secret_token"] == "s3cret"
     assert loaded[SLACK]["slack_signing_secret"] == "shh"
+
+
+def test_widget_text_is_plain_text_in_markdown() -> None:
+    from callback_coach.channels.socketio import as_markdown
+
+    assert as_markdown("Hi [recruiter's name],\n• one_two") == (
+        "Hi \\[recruiter's name\\],  \n• one\\_two"
+    )
+    assert as_markdown("<img src=x onerror=alert(1)>") == "\\<img src=x onerror=alert(1)\\>"
