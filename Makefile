@@ -36,7 +36,22 @@ $(VENV)/.spacy-model: $(VENV)/.synced scripts/ensure_spacy_model.sh
 	UV="$(UV)" BASE_PY="$(PYTHON)" bash scripts/ensure_spacy_model.sh
 	@touch $@
 
-setup: $(VENV)/.spacy-model
+# The chat widget's built script, from the npm registry, pinned by web/package-lock.json.
+WEB_WIDGET := web/node_modules/rasa-webchat/lib/index.js
+$(WEB_WIDGET): web/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm is needed for the web chat widget (Debian: apt-get install npm)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+# Debian's Chromium, for the browser test of the widget.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser test..."
+	@SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get install -y --no-install-recommends chromium >/dev/null \
+		|| { $$SUDO apt-get update -qq && $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null; }
+
+setup: $(VENV)/.spacy-model $(WEB_WIDGET)
 
 $(MODEL): $(TRAINING_INPUTS) | $(VENV)/.spacy-model
 	@mkdir -p models var/logs
@@ -48,13 +63,13 @@ $(MODEL): $(TRAINING_INPUTS) | $(VENV)/.spacy-model
 
 train: $(MODEL)
 
-run: $(MODEL)
+run: $(MODEL) $(WEB_WIDGET)
 	@$(BIN)/python -m callback_coach.launcher chat
 
-serve: $(MODEL)
+serve: $(MODEL) $(WEB_WIDGET)
 	@$(BIN)/python -m callback_coach.launcher serve
 
-test: $(MODEL) lint
+test: $(MODEL) lint $(WEB_WIDGET) $(CHROMIUM)
 	@mkdir -p var/logs
 	$(BIN)/rasa data validate --fail-on-warnings > var/logs/validate.log 2>&1 \
 		|| { cat var/logs/validate.log; exit 1; }
@@ -76,4 +91,4 @@ nlu-compare: setup
 	$(BIN)/python -m scripts.nlu_compare
 
 clean:
-	rm -rf models var .cache .mypy_cache .pytest_cache .ruff_cache
+	rm -rf models var .cache .mypy_cache .pytest_cache .ruff_cache web/node_modules

@@ -218,6 +218,7 @@ def _main(argv: list[str] | None = None) -> int:
             print(
                 f"Rasa server: {rasa.url}/webhooks/rest/webhook  (log {rasa.log_path})\n"
                 f"Channels: {', '.join(name.rsplit('.', 1)[-1] for name in rasa.channels)}\n"
+                f"Web chat: {rasa.url}/webhooks/web/\n"
                 f"Action server: {servers[0].url}  (log {servers[0].log_path})\n"
                 "Ctrl-C stops both.",
                 flush=True,
@@ -227,6 +228,7 @@ def _main(argv: list[str] | None = None) -> int:
         # The same conversation id each time, so the coach remembers you between runs.
         sender = env.get("CHAT_CONVERSATION_ID", f"terminal-{getpass.getuser()}")
         print(
+            f"Web chat: {rasa.url}/webhooks/web/  (the same coach in your browser)\n"
             "Callback Coach is ready. Tell it what happened after your interview.\n"
             "Type a number to pick a suggestion; /stop or Ctrl-C ends the chat.\n",
             flush=True,
