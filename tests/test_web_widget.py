@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import requests
+import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from actions.settings import PROJECT_ROOT
@@ -113,6 +115,21 @@ def test_chat_on_a_phone_buttons_reload_and_no_script_injection(
     assert page.evaluate("window.__injected") is None
     assert page.locator("#rasaWebchatPro img[src='x']").count() == 0
     assert page.locator("#rasaWebchatPro script").count() == 0
+    # A reminder set in the widget comes back into the open page when it falls due.
+    say(page, "remind me to follow up next week")
+    page.get_by_text("I'll remind you on").wait_for(timeout=REPLY_TIMEOUT_MS)
+    engine = sa.create_engine(assistant.database_url)
+    with engine.begin() as connection:
+        reminder_id = connection.execute(
+            sa.text("SELECT max(id) FROM reminders WHERE channel = 'socketio'")
+        ).scalar()
+        due = (datetime.now(timezone.utc) - timedelta(seconds=1)).replace(tzinfo=None)
+        connection.execute(
+            sa.text("UPDATE reminders SET due_at = :due WHERE id = :id"),
+            {"due": due, "id": reminder_id},
+        )
+    page.get_by_text("Reminder: today's the day to").wait_for(timeout=REPLY_TIMEOUT_MS)
+
     assert outside == [], "nothing is loaded from outside the machine"
     assert [m for m in messages if "Failed to load resource" in m and "127.0.0.1" in m] == []
     context.close()
