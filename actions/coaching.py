@@ -120,6 +120,9 @@ class ActionCoach(Action):
         details = extract_details(
             message, now, knowledge.not_company_names, whole_text_is_date=intent == "inform"
         )
+        if intent == "nlu_fallback" and not _says_something_new(details):
+            dispatcher.utter_message(response="utter_default")
+            return []
         with records() as session:
             prior, stored = self._prior(session, tracker, details)
             known = Details(
@@ -391,6 +394,16 @@ class ActionCoach(Action):
         buttons += [{"title": b.title, "payload": f"/{b.intent}"} for b in entry.buttons]
         dispatcher.utter_message(text="\n\n".join(parts), buttons=buttons[:MAX_BUTTONS])
         return offer
+
+
+def _says_something_new(details: Details) -> bool:
+    """An unclear message that still names a follow-up, a date or a promise."""
+    return (
+        details.follow_up is not None
+        or details.interview_date is not None
+        or details.promise is not None
+        or details.last_follow_up is not None
+    )
 
 
 def _same_or_fuller(said: str | None, known: str | None) -> str | None:

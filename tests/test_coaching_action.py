@@ -328,3 +328,26 @@ async def test_on_hold_until_a_named_month_checks_back_then() -> None:
     assert slots_of(events)["next_step"] == "check_back"
     # New Year's Day is a holiday: the first business day after it.
     assert "Monday 4 January 2027" in messages[-1]["text"]
+
+
+async def test_an_unclear_message_with_a_follow_up_still_moves_the_ladder() -> None:
+    text = "I followed up again today"
+    tracker = make_tracker(
+        text,
+        "nlu_fallback",
+        slots={
+            "situation": "no_callback",
+            "follow_ups_done": 1.0,
+            "last_follow_up": "2026-11-18",
+            "interview_date": "2026-11-02",
+        },
+    )
+    events, _ = await run_coach(tracker)
+    assert slots_of(events)["follow_ups_done"] == 2.0
+    assert slots_of(events)["next_step"] == "move_on"
+
+
+async def test_an_unclear_message_without_news_asks_to_rephrase() -> None:
+    events, messages = await run_coach(make_tracker("blorp zzz", "nlu_fallback"))
+    assert events == []
+    assert [m["response"] for m in messages] == ["utter_default"]
