@@ -120,7 +120,10 @@ class ActionCoach(Action):
         details = extract_details(
             message, now, knowledge.not_company_names, whole_text_is_date=intent == "inform"
         )
-        if intent == "nlu_fallback" and not _says_something_new(details):
+        if intent == "nlu_fallback" and not (
+            tracker.get_slot("situation") in SITUATIONS
+            and _says_something_new(details, tracker.get_slot("company"))
+        ):
             dispatcher.utter_message(response="utter_default")
             return []
         with records() as session:
@@ -396,14 +399,15 @@ class ActionCoach(Action):
         return offer
 
 
-def _says_something_new(details: Details) -> bool:
-    """An unclear message that still names a follow-up, a date or a promise."""
-    return (
-        details.follow_up is not None
-        or details.interview_date is not None
-        or details.promise is not None
-        or details.last_follow_up is not None
+def _says_something_new(details: Details, slot_company: str | None) -> bool:
+    """An unclear message that still reports a follow-up or a promise about the
+    application under way. A bare date, or another company, is too unsure a guess."""
+    other_company = (
+        details.company is not None
+        and slot_company is not None
+        and company_key(details.company) != company_key(slot_company)
     )
+    return not other_company and (details.follow_up is not None or details.promise is not None)
 
 
 def _same_or_fuller(said: str | None, known: str | None) -> str | None:

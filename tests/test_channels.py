@@ -284,3 +284,36 @@ def test_a_reminder_reaches_the_telegram_chat_it_was_set_from(
         "telegram", "sendMessage", lambda b: to_chat(chat)(b) and "Reminder" in b.get("text", "")
     )
     assert "Quantix Labs" in reminder["text"]
+
+
+def test_a_reminder_reaches_the_slack_user_it_was_set_by(
+    channels: Assistant, fakes: FakeApis
+) -> None:
+    user, channel = f"U{uuid.uuid4().hex[:8]}", f"D{uuid.uuid4().hex[:8]}"
+    post_slack(
+        channels, slack_event(user, channel, "I interviewed at Quantix Labs yesterday, no news")
+    )
+    fakes.wait_for("slack", "chat.postMessage", to_channel(channel), count=3)
+    post_slack(channels, slack_event(user, channel, "remind me to follow up next week"))
+    fakes.wait_for(
+        "slack",
+        "chat.postMessage",
+        lambda b: to_channel(channel)(b) and "remind you" in b.get("text", ""),
+    )
+    engine = sa.create_engine(channels.database_url)
+    with engine.begin() as connection:
+        [(reminder_id, stored_channel)] = connection.execute(
+            sa.text("SELECT id, channel FROM reminders WHERE sender_id = :s"), {"s": user}
+        ).all()
+        assert stored_channel == "slack"
+        due = (datetime.now(timezone.utc) - timedelta(seconds=1)).replace(tzinfo=None)
+        connection.execute(
+            sa.text("UPDATE reminders SET due_at = :d WHERE id = :i"), {"d": due, "i": reminder_id}
+        )
+    # posted to the user's id: Slack delivers it as a direct message from the app
+    [reminder] = fakes.wait_for(
+        "slack",
+        "chat.postMessage",
+        lambda b: b.get("channel") == user and "Reminder" in b.get("text", ""),
+    )
+    assert "Quantix Labs" in reminder["text"]

@@ -351,3 +351,19 @@ async def test_an_unclear_message_without_news_asks_to_rephrase() -> None:
     events, messages = await run_coach(make_tracker("blorp zzz", "nlu_fallback"))
     assert events == []
     assert [m["response"] for m in messages] == ["utter_default"]
+
+
+async def test_an_unclear_message_about_another_company_or_a_bare_date_asks_to_rephrase() -> None:
+    for text, entities in (
+        (
+            "Initech today",
+            [entity("ORG", "Initech", "Initech today"), entity("DATE", "today", "Initech today")],
+        ),
+        ("today", [entity("DATE", "today", "today")]),
+    ):
+        tracker = make_tracker(
+            text, "nlu_fallback", entities, slots={"situation": "on_hold", "company": "Acme"}
+        )
+        events, messages = await run_coach(tracker)
+        assert events == []
+        assert [m["response"] for m in messages] == ["utter_default"]
