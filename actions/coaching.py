@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.drafting import asks_for_draft, choose_kind, compose
+from actions.drafting import asks_for_draft, choose_kind, compose, draft_button
 from actions.knowledge import (
     NO_DATE_SUFFIX,
     PROMISED_SUFFIX,
@@ -385,15 +385,9 @@ class ActionCoach(Action):
                     "payload": f'/set_reminder{{"reminder_date":"{offer}"}}',
                 }
             )
-        kind = choose_kind("", step.step, knowledge.drafts)
         if any(step.step in k.steps for k in knowledge.drafts.kinds.values()):
-            button: str = knowledge.drafts.button
-            buttons.append(
-                {
-                    "title": button.format(title=knowledge.drafts.kinds[kind].title),
-                    "payload": f'/ask_contact_recruiter{{"draft_kind":"{kind}"}}',
-                }
-            )
+            kind = choose_kind("", step.step, knowledge.drafts)
+            buttons.append(draft_button(knowledge.drafts, kind))
         buttons += [{"title": b.title, "payload": f"/{b.intent}"} for b in entry.buttons]
         dispatcher.utter_message(text="\n\n".join(parts), buttons=buttons[:MAX_BUTTONS])
         return offer

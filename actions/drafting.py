@@ -65,3 +65,9 @@ def compose(kind_name: str, values: Mapping[str, str | None], drafts: Drafts) ->
 
 def _placeholder_of(blank_name: str, drafts: Drafts) -> str:
     return next(name for name, title in drafts.blank_names.items() if title == blank_name)
+
+
+def draft_button(drafts: Drafts, kind_name: str) -> dict[str, str]:
+    """The button that asks for this kind of draft ("Write the follow-up email for me")."""
+    title = str(drafts.button).format(title=drafts.kinds[kind_name].title)
+    return {"title": title, "payload": f'/ask_contact_recruiter{{"draft_kind":"{kind_name}"}}'}

@@ -15,7 +15,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.drafting import choose_kind
+from actions.drafting import choose_kind, draft_button
 from actions.knowledge import Knowledge
 from actions.records import applications, reminders
 from actions.records.reminders import Reminder
@@ -223,14 +223,7 @@ class ActionReminderDue(Action):
             kind = choose_kind("", reminder.step, knowledge.drafts)
             dispatcher.utter_message(
                 text=_line(wording.due, reminder_fields(knowledge, reminder, now)),
-                buttons=[
-                    {
-                        "title": str(knowledge.drafts.button).format(
-                            title=knowledge.drafts.kinds[kind].title
-                        ),
-                        "payload": f'/ask_contact_recruiter{{"draft_kind":"{kind}"}}',
-                    }
-                ],
+                buttons=[draft_button(knowledge.drafts, kind)],
             )
         if not delivered:
             later = [r for r in pending if r.due_at > now]

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -127,8 +128,6 @@ def _thread_of(request: Request) -> str | None:
         if content_type == "application/json":
             return (request.json.get("event") or {}).get("thread_ts")
         if content_type == "application/x-www-form-urlencoded":
-            import json
-
             payload = json.loads(request.form["payload"][0])
             return (payload.get("message") or {}).get("thread_ts")
     except (AttributeError, KeyError, IndexError, ValueError, TypeError):
