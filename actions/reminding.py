@@ -30,6 +30,8 @@ from actions.runtime import (
 from actions.situation_details import message_time
 from actions.timeline import format_day, parse_promised_date
 
+# What a reminder set during a step is for: when the waiting ends, it is time to follow up.
+STEP_WHEN_DUE = {"wait": "follow_up"}
 # A reminder for today whose hour has passed goes out this soon instead.
 SOON = timedelta(minutes=1)
 MAX_BUTTONS = 5
@@ -95,6 +97,7 @@ class ActionSetReminder(Action):
         due = datetime.combine(day, time(wording.hour), tzinfo=zone)
         due = max(due, now + SOON)
         company = tracker.get_slot("company")
+        current_step = tracker.get_slot("next_step")
         with records() as session:
             application = (
                 applications.find(session, tracker.sender_id, company, tracker.get_slot("role"))
@@ -107,7 +110,7 @@ class ActionSetReminder(Action):
                 user_channel(tracker),
                 due,
                 now,
-                step=tracker.get_slot("next_step"),
+                step=STEP_WHEN_DUE.get(current_step, current_step),
                 company=company,
                 application_id=application.id if application else None,
             )

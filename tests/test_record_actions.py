@@ -228,7 +228,8 @@ async def test_yes_takes_the_offered_reminder_and_plain_yes_stays_a_yes(me: str)
         ActionSetReminder(),
         tracker(me, "yes", "affirm", slots={"offered_reminder": "2026-12-01", "next_step": "wait"}),
     )
-    assert "Tuesday 1 December" in messages[0]["text"]
+    # set while waiting, it is a reminder to follow up
+    assert messages[0]["text"] == "Done. I'll remind you on Tuesday 1 December to follow up."
     assert len(pending_reminders(me)) == 1
     _, messages = await run(ActionSetReminder(), tracker(me, "yes", "affirm"))
     assert [m["response"] for m in messages] == ["utter_affirm_ack"]
