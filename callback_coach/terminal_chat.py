@@ -112,7 +112,10 @@ def _converse(rasa_url: str, sender: str, state: ChatState) -> None:
                 return
             with state.lock:
                 buttons = list(state.buttons)
-            if text.isdigit() and 1 <= int(text) <= len(buttons):
+            if text.isdigit() and len(text) <= 2:
+                if not 1 <= int(text) <= len(buttons):
+                    print("  (no suggestion has that number; type a message instead)")
+                    continue
                 button = buttons[int(text) - 1]
                 print(f"  (you picked: {button['title']})")
                 text = button["payload"]
