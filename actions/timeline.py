@@ -132,8 +132,8 @@ def parse_past_date(phrase: str, now: datetime) -> date | None:
     names no date, or names one in the future.
     """
     text = _normalise(phrase)
-    if not text:
-        return None
+    if not text or text.isdigit():
+        return None  # "1", "12", "2024": a bare number is no date (dateparser guesses one)
     today = now.date()
     weekday_match = _WEEKDAY_PATTERN.match(text)
     if weekday_match:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -253,3 +253,8 @@ def test_promised_dates(phrase: str, expected: date | None) -> None:
 def test_format_day() -> None:
     assert format_day(date(2026, 12, 1), TODAY) == "Tuesday 1 December"
     assert format_day(date(2027, 1, 4), TODAY) == "Monday 4 January 2027"
+
+
+@pytest.mark.parametrize("number", ["1", "12", "2024"])
+def test_a_bare_number_is_not_a_date(number: str) -> None:
+    assert parse_past_date(number, datetime(2026, 11, 26, 12, tzinfo=timezone.utc)) is None
