@@ -32,7 +32,11 @@ def database_url() -> str:
 @functools.cache
 def engine(url: str) -> Engine:
     parsed = make_url(url)
-    options: dict[str, object] = {"future": True, "pool_pre_ping": True}
+    options: dict[str, object] = {"future": True}
+    if parsed.get_backend_name() != "sqlite":
+        # a server may drop idle connections; a local file cannot, so SQLite skips
+        # the extra round trip on every session
+        options["pool_pre_ping"] = True
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

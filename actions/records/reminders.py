@@ -79,16 +79,7 @@ def pending(session: Session, sender_id: str) -> list[Reminder]:
 
 def cancel(session: Session, sender_id: str, reminder_id: int) -> bool:
     """Cancels one of the sender's pending reminders; False when there is no such one."""
-    result = session.execute(
-        reminders.update()
-        .where(
-            reminders.c.id == reminder_id,
-            reminders.c.sender_id == sender_id,
-            reminders.c.status == PENDING,
-        )
-        .values(status=CANCELLED)
-    )
-    return bool(result.rowcount == 1)
+    return _leave_pending(session, sender_id, reminder_id, status=CANCELLED)
 
 
 def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[Reminder]:
@@ -128,6 +119,14 @@ def release(session: Session, reminder_id: int, retry_at: datetime) -> None:
 
 def mark_delivered(session: Session, sender_id: str, reminder_id: int, now: datetime) -> bool:
     """True only for the first caller: a reminder is delivered once."""
+    return _leave_pending(
+        session, sender_id, reminder_id, status=DELIVERED, delivered_at=as_utc(now)
+    )
+
+
+def _leave_pending(session: Session, sender_id: str, reminder_id: int, **values: object) -> bool:
+    """Moves one of the sender's pending reminders on; False when it is not (or no longer)
+    pending, so of two callers racing only the first wins."""
     result = session.execute(
         reminders.update()
         .where(
@@ -135,7 +134,7 @@ def mark_delivered(session: Session, sender_id: str, reminder_id: int, now: date
             reminders.c.sender_id == sender_id,
             reminders.c.status == PENDING,
         )
-        .values(status=DELIVERED, delivered_at=as_utc(now))
+        .values(**values)
     )
     return bool(result.rowcount == 1)
 
