@@ -18,6 +18,8 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
+from callback_coach.sqlite_tuning import tune_sqlite
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'callback_coach.db'}"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -43,14 +45,7 @@ def engine(url: str) -> Engine:
         # Rasa writes to the same file: wait for its lock rather than fail at once.
         options["connect_args"] = {"timeout": 15}
     created = sa.create_engine(url, **options)
-    if parsed.get_backend_name() == "sqlite":
-        # SQLite ignores foreign keys (and so ON DELETE) unless asked per connection.
-        @sa.event.listens_for(created, "connect")
-        def _foreign_keys_on(connection: object, _record: object) -> None:
-            cursor = connection.cursor()  # type: ignore[attr-defined]
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
+    tune_sqlite(created, foreign_keys=True)
     return created
 
 
