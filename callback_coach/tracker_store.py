@@ -29,8 +29,9 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.engine import Engine
 
-from callback_coach.sqlite_tuning import tune_sqlite
+from callback_coach.sqlite_tuning import is_sqlite_file, pooled_options, tune_sqlite
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,14 @@ class StoredState:
 class ForgetfulSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        tune_sqlite(self.engine)
+        rasas_engine: Engine = self.engine  # type: ignore[has-type]
+        url = rasas_engine.url
+        if is_sqlite_file(url):
+            rasas_engine.dispose()
+            pooled: Engine = sa.create_engine(url, **pooled_options(url))
+            tune_sqlite(pooled)
+            self.engine = pooled
+            self.sessionmaker = sa.orm.sessionmaker(bind=pooled)
         self._cache_size = int(
             os.environ.get("COACH_CACHED_TRACKERS", str(DEFAULT_CACHED_TRACKERS))
         )
@@ -76,15 +84,23 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         )
         return int(last_id or 0), int(count)
 
-    def _unchanged(self, session: Any, sender_id: str) -> StoredState | None:
-        """The kept state of a conversation, if the database and the tracker are exactly
-        as this process left them."""
+    def _unchanged(
+        self, session: Any, sender_id: str, saving: DialogueStateTracker | None = None
+    ) -> StoredState | None:
+        """The kept state of a conversation, if the database is exactly as this process
+        left it and the tracker is the one it saved: unchanged since when retrieving,
+        the very object (with this turn's events added) when `saving`."""
         state = self._stored.get(sender_id)
         if state is None:
             return None
-        if len(state.tracker.events) != state.saved_events or self._stored_position(
-            session, sender_id
-        ) != (state.last_event_id, state.event_count):
+        if saving is None:
+            same_tracker = len(state.tracker.events) == state.saved_events
+        else:
+            same_tracker = state.tracker is saving and saving.events.maxlen is None
+        if not same_tracker or self._stored_position(session, sender_id) != (
+            state.last_event_id,
+            state.event_count,
+        ):
             del self._stored[sender_id]
             return None
         self._stored.move_to_end(sender_id)
@@ -126,8 +142,8 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         are known without counting when this process wrote the rest."""
         await self.stream_events(tracker)
         with self.session_scope() as session:
-            state = self._unchanged(session, tracker.sender_id)
-            if state is not None and state.tracker is tracker and tracker.events.maxlen is None:
+            state = self._unchanged(session, tracker.sender_id, saving=tracker)
+            if state is not None:
                 new_events = list(itertools.islice(tracker.events, state.saved_events, None))
             else:
                 new_events = list(self._additional_events(session, tracker))

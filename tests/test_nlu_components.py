@@ -11,9 +11,8 @@ import pytest
 import spacy
 from rasa.core.agent import Agent
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
-from spacy.language import Language
-
 from rasa.nlu.utils.spacy_utils import SpacyNLP
+from spacy.language import Language
 
 from callback_coach import rasa_server
 from callback_coach.nlu.quick_load_diet import QuickLoadDIETClassifier
@@ -57,9 +56,7 @@ def test_quick_load_predicts_exactly_what_rasas_loading_predicts(
 def same_predictions(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> None:
     for one, other in zip(ours, theirs, strict=True):
         assert one["intent"]["name"] == other["intent"]["name"], one["text"]
-        assert one["intent"]["confidence"] == pytest.approx(
-            other["intent"]["confidence"], abs=1e-6
-        )
+        assert one["intent"]["confidence"] == pytest.approx(other["intent"]["confidence"], abs=1e-6)
         assert [(e["entity"], e["value"], e["start"], e["end"]) for e in one["entities"]] == [
             (e["entity"], e["value"], e["start"], e["end"]) for e in other["entities"]
         ], one["text"]

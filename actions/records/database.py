@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -18,7 +19,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from callback_coach.sqlite_tuning import tune_sqlite
+from callback_coach.sqlite_tuning import pooled_options, tune_sqlite
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'callback_coach.db'}"
@@ -34,7 +35,7 @@ def database_url() -> str:
 @functools.cache
 def engine(url: str) -> Engine:
     parsed = make_url(url)
-    options: dict[str, object] = {"future": True}
+    options: dict[str, Any] = {"future": True}
     if parsed.get_backend_name() != "sqlite":
         # a server may drop idle connections; a local file cannot, so SQLite skips
         # the extra round trip on every session
@@ -42,8 +43,9 @@ def engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        options.update(pooled_options(url))
         # Rasa writes to the same file: wait for its lock rather than fail at once.
-        options["connect_args"] = {"timeout": 15}
+        options["connect_args"] = {**options.get("connect_args", {}), "timeout": 15}
     created = sa.create_engine(url, **options)
     tune_sqlite(created, foreign_keys=True)
     return created
