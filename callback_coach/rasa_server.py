@@ -11,6 +11,8 @@
 - spaCy's entity recogniser ran twice per message: once on the lower-cased text for
   the features (where nothing reads its result) and once on the cased text in our
   entity extractor. It now runs only on the cased text.
+- The dialogue history's states, which the rule policy rebuilt from every event of the
+  conversation several times per message (callback_coach/dialogue_history.py).
 
 The launcher, tests and benchmark run the server as
 
@@ -32,6 +34,8 @@ from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from spacy.language import Language
 from spacy.tokens import Doc
+
+from callback_coach import dialogue_history
 
 
 @functools.lru_cache(maxsize=1)
@@ -120,6 +124,7 @@ def doc_for_features(self: SpacyNLP, model: Language, text: str) -> Doc:
 
 
 def install() -> None:
+    dialogue_history.install()
     RemoteAction._validate_action_result = validate_action_result
     Event.resolve_by_type = staticmethod(resolve_event_class)
     SpacyNLP._doc_for_text = doc_for_features
