@@ -46,6 +46,8 @@ def test_no_credential_is_committed() -> None:
     for path in files:
         if path.suffix in {".png", ".jpg", ".gz", ".ico"} or not path.is_file():
             continue
+        if path == Path(__file__).resolve():  # the shapes themselves
+            continue
         text = path.read_text(encoding="utf-8", errors="ignore")
         found += [
             f"{path.name}: {kind}"
