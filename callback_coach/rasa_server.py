@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
+import sys
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError, exceptions, validators
@@ -35,7 +37,7 @@ from rasa.shared.core.events import Event
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from callback_coach import dialogue_history
+from callback_coach import dialogue_history, http_api
 
 
 @functools.lru_cache(maxsize=1)
@@ -132,6 +134,10 @@ def install() -> None:
 
 def main() -> None:
     install()
+    try:  # Rasa's HTTP API only when asked for, and then only with a token
+        sys.argv = http_api.run_arguments(sys.argv, os.environ)
+    except ValueError as error:
+        sys.exit(f"error: {error}")
     from rasa.__main__ import main as rasa_main
 
     rasa_main()
