@@ -122,3 +122,50 @@ def test_recogniser_alone_finds_what_the_whole_pipeline_finds(text: str) -> None
 @functools.lru_cache(maxsize=1)
 def spacy_model() -> Language:
     return spacy.load("en_core_web_md", disable=["parser"])
+
+
+def token_view(doc: Any) -> list[tuple[Any, ...]]:
+    return [
+        (t.text, t.lemma_, t.tag_, t.pos_, t.norm_, t.shape_, t.is_oov, t.has_vector) for t in doc
+    ]
+
+
+def test_the_lean_spacy_model_gives_the_full_models_results() -> None:
+    import numpy as np
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    from callback_coach.nlu.lean_spacy import CompactKeyToRow, lean_language
+
+    root = Path(__file__).resolve().parent
+    texts = [
+        example.get("text")
+        for source in (root.parent / "data" / "nlu", *sorted((root / "data").glob("*.yml")))
+        for example in load_data(str(source)).intent_examples
+    ]
+    texts += ["Zyxqwv blorptastic!!! 🙂 héllo naïve café", "", "   ", "ÄÖÜ ß 面接 интервью"]
+    assert len(texts) > 1000
+    full, lean = spacy_model(), lean_language("en_core_web_md")
+    assert isinstance(lean.vocab.vectors.key2row, CompactKeyToRow)
+    assert len(lean.vocab.vectors.key2row) == len(full.vocab.vectors.key2row)
+    for text in texts:
+        # as served: features from the lower-cased text, entities from the cased one
+        ours, theirs = lean(text.lower(), disable=["ner"]), full(text.lower(), disable=["ner"])
+        assert token_view(ours) == token_view(theirs), text
+        assert np.array_equal(ours.tensor, theirs.tensor), text
+        assert np.array_equal(ours.vector, theirs.vector), text
+        ours, theirs = entities_doc(lean, text), entities_doc(full, text)
+        assert [(e.text, e.label_) for e in ours.ents] == [
+            (e.text, e.label_) for e in theirs.ents
+        ], text
+
+
+def test_the_compact_vector_index_answers_like_a_dict() -> None:
+    from callback_coach.nlu.lean_spacy import CompactKeyToRow
+
+    plain = {2**63 + 5: 7, 3: 0, 99: 7, 2**64 - 1: 2}
+    compact = CompactKeyToRow(plain)
+    assert dict(compact) == plain
+    assert compact.get(99) == 7 and compact.get(4, -1) == -1 and compact.get(-1) is None
+    assert 2**64 - 1 in compact and 2**64 not in compact and "x" not in compact
+    with pytest.raises(KeyError):
+        compact[12345]

@@ -57,7 +57,21 @@ def test_invalid_answers_fail_both_checks_with_the_same_message(
 
 
 def test_install_replaces_the_check(action: RemoteAction, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rasa.nlu.utils.spacy_utils import SpacyNLP
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import Event
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    # every patch install() makes is undone after this test
     monkeypatch.setattr(RemoteAction, "_validate_action_result", ORIGINAL_CHECK)
+    for owner, name in (
+        (Event, "resolve_by_type"),
+        (SpacyNLP, "_doc_for_text"),
+        (SpacyNLP, "load_model"),
+        (Domain, "states_for_tracker_history"),
+        (DialogueStateTracker, "applied_events"),
+    ):
+        monkeypatch.setattr(owner, name, owner.__dict__[name])
     rasa_server.install()
     assert RemoteAction._validate_action_result is rasa_server.validate_action_result
     with pytest.raises(ValidationError):
