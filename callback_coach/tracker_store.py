@@ -106,8 +106,10 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         self._stored.move_to_end(sender_id)
         return state
 
-    def _keep(self, session: Any, tracker: DialogueStateTracker) -> None:
-        last_id, count = self._stored_position(session, tracker.sender_id)
+    def _keep(
+        self, session: Any, tracker: DialogueStateTracker, position: tuple[int, int] | None
+    ) -> None:
+        last_id, count = position or self._stored_position(session, tracker.sender_id)
         self._stored[tracker.sender_id] = StoredState(tracker, len(tracker.events), last_id, count)
         self._stored.move_to_end(tracker.sender_id)
         while len(self._stored) > self._cache_size:
@@ -147,9 +149,10 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
                 new_events = list(itertools.islice(tracker.events, state.saved_events, None))
             else:
                 new_events = list(self._additional_events(session, tracker))
+            rows = []
             for event in new_events:
                 data = event.as_dict()
-                session.add(
+                rows.append(
                     self.SQLEvent(
                         sender_id=tracker.sender_id,
                         type_name=event.type_name,
@@ -161,11 +164,20 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
                         data=json.dumps(data),
                     )
                 )
+            session.add_all(rows)
+            session.flush()
+            # Where the conversation now stands, known without asking when this process
+            # wrote everything before (ids of rows just flushed are known).
+            position = None
+            if state is not None and rows:
+                position = (int(rows[-1].id), state.event_count + len(rows))
+            elif state is not None:
+                position = (state.last_event_id, state.event_count)
             session.commit()
             if self._cache_size > 0 and not any(
                 isinstance(event, SessionStarted) for event in new_events
             ):
-                self._keep(session, tracker)
+                self._keep(session, tracker, position)
             else:
                 # A new session: Rasa's loading keeps only its events; let it do so.
                 self._stored.pop(tracker.sender_id, None)
