@@ -13,6 +13,7 @@
   entity extractor. It now runs only on the cased text.
 - spaCy's model without the tables serving never reads whole (callback_coach/nlu/
   lean_spacy.py): about 120 MB less per Rasa process.
+- The graph runs in plain order rather than through dask (callback_coach/graph_runner.py).
 - The dialogue history's states, which the rule policy rebuilt from every event of the
   conversation several times per message (callback_coach/dialogue_history.py).
 
@@ -39,7 +40,7 @@ from rasa.shared.core.events import Event
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from callback_coach import dialogue_history, http_api
+from callback_coach import dialogue_history, graph_runner, http_api
 from callback_coach.nlu import lean_spacy
 
 
@@ -130,6 +131,7 @@ def doc_for_features(self: SpacyNLP, model: Language, text: str) -> Doc:
 
 def install() -> None:
     dialogue_history.install()
+    graph_runner.install()
     lean_spacy.install()
     RemoteAction._validate_action_result = validate_action_result
     Event.resolve_by_type = staticmethod(resolve_event_class)

@@ -169,3 +169,39 @@ def test_the_compact_vector_index_answers_like_a_dict() -> None:
     assert 2**64 - 1 in compact and 2**64 not in compact and "x" not in compact
     with pytest.raises(KeyError):
         compact[12345]
+
+
+def test_the_graph_run_in_plain_order_gives_dasks_results(model_path: Path) -> None:
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+    from callback_coach.graph_runner import SequentialGraphRunner
+
+    agent = Agent.load(str(model_path))
+    assert agent.processor is not None
+    dask_runner = agent.processor.graph_runner
+    plain = SequentialGraphRunner.__new__(SequentialGraphRunner)
+    plain.__dict__.update(dask_runner.__dict__)  # the same loaded nodes
+
+    def talk(sender: str) -> list[tuple[Any, ...]]:
+        for text in ("hi", *MESSAGES[3:5], "are you a bot?", "thanks", "bye"):
+            asyncio.run(agent.handle_text(text, sender_id=sender))
+        tracker = asyncio.run(agent.tracker_store.retrieve(sender))
+        return [
+            (
+                type(event).__name__,
+                getattr(event, "text", None),
+                getattr(event, "action_name", None),
+                getattr(event, "intent_name", None),
+                getattr(event, "policy", None),
+            )
+            for event in tracker.events
+            if isinstance(event, (ActionExecuted, BotUttered, UserUttered))
+        ]
+
+    with_dask = talk("graph-dask")
+    parsed_with_dask = [asyncio.run(agent.parse_message(text)) for text in MESSAGES]
+    agent.processor.graph_runner = plain
+    assert talk("graph-plain") == with_dask
+    same_predictions(
+        [asyncio.run(agent.parse_message(text)) for text in MESSAGES], parsed_with_dask
+    )
