@@ -255,6 +255,37 @@ def test_twenty_conversations_alternating_between_replicas_keep_their_events(
         assert f"{company}:" in pending, where
 
 
+def test_simultaneous_messages_of_one_conversation_on_both_replicas_take_turns(
+    cluster: Cluster,
+) -> None:
+    """Redis's lock makes the replicas process one conversation's messages one at a time:
+    each turn stays whole (its message, its replies, action_listen) and none is lost."""
+    sender = f"same-{uuid.uuid4().hex[:8]}"
+    messages = [
+        "hello there",
+        "thanks a lot",
+        "am I talking to a real person?",
+        "what's pending?",
+        "goodbye",
+    ] * 2
+    start = threading.Barrier(len(messages))
+
+    def send(index: int) -> list[dict[str, Any]]:
+        start.wait()
+        return say(cluster.rasa_urls[index % 2], sender, messages[index])
+
+    with ThreadPoolExecutor(max_workers=len(messages)) as pool:
+        replies = list(pool.map(send, range(len(messages))))
+    assert all(replies), "every message was answered"
+
+    turns = turns_of(tracker(cluster, sender)["events"])
+    assert sorted(turn[0]["text"] for turn in turns) == sorted(messages)
+    for turn in turns:
+        kinds = [event["event"] for event in turn]
+        assert kinds.count("user") == 1 and "bot" in kinds, kinds
+        assert turn[-1]["event"] == "action" and turn[-1]["name"] == "action_listen", kinds
+
+
 def test_a_conversation_through_nginx(cluster: Cluster) -> None:
     sender = f"nginx-{uuid.uuid4().hex[:8]}"
     first = say(cluster.nginx_url, sender, "I interviewed at Quantix Labs two weeks ago, no news")
@@ -305,6 +336,49 @@ async def test_a_websocket_upgrade_passes_nginx(cluster: Cluster) -> None:
         await connection.send("2probe")
         # engine.io's upgrade probe, answered by the replica that holds the session
         assert await asyncio.wait_for(connection.recv(), 30) == "3probe"
+
+
+async def test_a_reminder_made_on_one_replica_reaches_a_browser_on_the_other(
+    cluster: Cluster,
+) -> None:
+    """The widget's socket is held by one replica; a reminder (trigger_intent) may run on
+    the other. Its reply must still reach the browser (through Redis)."""
+    import socketio
+
+    session_id = uuid.uuid4().hex
+    received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    confirmed: asyncio.Queue[str] = asyncio.Queue()
+    client = socketio.AsyncClient()
+
+    @client.on("bot_uttered")
+    async def on_bot_uttered(data: dict[str, Any]) -> None:
+        await received.put(data)
+
+    @client.on("session_confirm")
+    async def on_session_confirm(data: str) -> None:
+        await confirmed.put(data)
+
+    # long polling: the engine.io client's websocket needs a newer aiohttp than Rasa's
+    await client.connect(cluster.rasa_urls[0], transports=["polling"], wait_timeout=30)
+    try:
+        await client.emit("session_request", {"session_id": session_id})
+        assert await asyncio.wait_for(confirmed.get(), 30) == session_id
+        await client.emit("user_uttered", {"message": "hello there", "session_id": session_id})
+        greeting = await asyncio.wait_for(received.get(), 120)
+        assert greeting.get("text")
+
+        triggered = await asyncio.to_thread(
+            requests.post,
+            f"{cluster.rasa_urls[1]}/conversations/{session_id}/trigger_intent",
+            params={"output_channel": "socketio", "token": cluster.api_token},
+            json={"name": "greet"},
+            timeout=120,
+        )
+        assert triggered.status_code == 200, triggered.text[:300]
+        from_the_other_replica = await asyncio.wait_for(received.get(), 30)
+        assert from_the_other_replica.get("text")
+    finally:
+        await client.disconnect()
 
 
 def test_a_slack_retry_sent_to_the_other_replica_is_dropped(
