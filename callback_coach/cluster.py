@@ -107,14 +107,15 @@ def start_cluster(
     if replicas < 1:
         raise ValueError("replicas must be at least 1")
     if not NGINX.exists():
-        raise ServerError(f"{NGINX} is missing: `make scale-demo` installs Debian's nginx")
+        raise ServerError(f"{NGINX} is missing: `make scale-demo` or `make test` installs it")
     log_dir.mkdir(parents=True, exist_ok=True)
     token = api_token or secrets.token_urlsafe(24)
-    public_port = nginx_port or free_port()
-    internal_port = free_port()
+    ports = distinct_free_ports(2 * replicas + 2, taken={nginx_port} if nginx_port else set())
+    public_port = nginx_port or ports.pop()
+    internal_port = ports.pop()
     internal_url = f"http://127.0.0.1:{internal_port}"
-    action_ports = [free_port() for _ in range(replicas)]
-    rasa_ports = [free_port() for _ in range(replicas)]
+    action_ports = [ports.pop() for _ in range(replicas)]
+    rasa_ports = [ports.pop() for _ in range(replicas)]
 
     shared = default_environment()
     shared.update(env or {})
@@ -293,6 +294,16 @@ def ensure_database(url: str) -> bool:
             return True
     finally:
         maintenance.dispose()
+
+
+def distinct_free_ports(count: int, taken: set[int] | None = None) -> list[int]:
+    """`count` free ports, no two alike (the OS may hand the same one out twice)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports and port not in (taken or set()):
+            ports.append(port)
+    return ports
 
 
 def _server_lines(ports: list[int]) -> str:
