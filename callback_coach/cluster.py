@@ -355,6 +355,10 @@ def _main(argv: list[str] | None = None) -> int:
             return 1
         state = "created now" if created else "existing"
         print(f"Database: {url} ({state}; set DATABASE_URL to use another)")
+    elif make_url(url).get_backend_name() != "postgresql":
+        # SQLite cannot be shared by several servers
+        print("error: the replicas need a PostgreSQL DATABASE_URL", file=sys.stderr)
+        return 2
     else:
         print("Database: DATABASE_URL from the environment")
     print(
@@ -362,8 +366,9 @@ def _main(argv: list[str] | None = None) -> int:
         f"nginx and {args.replicas} Rasa replicas… (a minute or two)",
         flush=True,
     )
-    signal.signal(signal.SIGHUP, _raise_interrupt)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Also SIGINT: a shell that starts the demo in the background would leave it ignored.
+    for stop_signal in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(stop_signal, _raise_interrupt)
     cluster: Cluster | None = None
     token = os.environ.get("RASA_API_TOKEN")
     try:
