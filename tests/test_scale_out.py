@@ -378,7 +378,8 @@ async def test_a_reminder_made_on_one_replica_reaches_a_browser_on_the_other(
         from_the_other_replica = await asyncio.wait_for(received.get(), 30)
         assert from_the_other_replica.get("text")
     finally:
-        await client.disconnect()
+        # abort: a polite disconnect waits out the pending long poll (about 30 s)
+        await client.eio.disconnect(abort=True)
 
 
 def test_a_slack_retry_sent_to_the_other_replica_is_dropped(
