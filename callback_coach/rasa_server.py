@@ -10,6 +10,8 @@ the server as
     python -m callback_coach.rasa_server run --model ... [any `rasa run` option]
 
 and plain `rasa run` still works, only slower per turn.
+
+It also makes Rasa's Redis lock store safe between replicas (callback_coach/lock_store.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError, exceptions, validators
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+
+from callback_coach import lock_store
 
 
 @functools.lru_cache(maxsize=1)
@@ -47,6 +51,7 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
 
 def install() -> None:
     RemoteAction._validate_action_result = validate_action_result
+    lock_store.install()
 
 
 def main() -> None:

@@ -36,6 +36,8 @@ from actions.records.database import MIGRATION_LOCK_KEY, VERSION_TABLE, migrate,
 from callback_coach.channels.event_memory import RedisEventMemory
 from callback_coach.cluster import Cluster, render_nginx_config, start_cluster
 from callback_coach.launcher import LOG_DIR, PROJECT_ROOT, free_port
+from callback_coach.lock_store import AtomicRedisLockStore
+from callback_coach.lock_store import install as install_lock_store
 from tests.fake_apis import FakeApis
 from tests.test_channels import SLACK_SECRET, slack_event, slack_headers, to_channel
 
@@ -524,6 +526,69 @@ def test_two_schedulers_claiming_at_once_take_each_reminder_once(empty_database:
     assert not set(first) & set(second)
     assert len(first) == len(set(first)) and len(second) == len(set(second))
     assert len(first) + len(second) == 60
+
+
+# --- Rasa's lock store in Redis, shared by replicas -------------------------------------
+
+
+def lock_stores(redis_server: tuple[str, int]) -> tuple[AtomicRedisLockStore, AtomicRedisLockStore]:
+    """Two replicas' lock stores on the same Redis, under a key prefix of this test's."""
+    host, port = redis_server
+    prefix = f"test{uuid.uuid4().hex[:8]}"
+    return (
+        AtomicRedisLockStore(host, port, key_prefix=prefix),
+        AtomicRedisLockStore(host, port, key_prefix=prefix),
+    )
+
+
+def test_rasa_uses_the_atomic_lock_store_for_redis() -> None:
+    from rasa.core.lock_store import LockStore
+    from rasa.utils.endpoints import EndpointConfig
+
+    install_lock_store()
+    store = LockStore.create(EndpointConfig(type="redis", url=REDIS_HOST, port=REDIS_PORT))
+    assert isinstance(store, AtomicRedisLockStore)
+
+
+def test_two_replicas_never_issue_the_same_ticket(redis_server: tuple[str, int]) -> None:
+    replicas = lock_stores(redis_server)
+    conversation = "tickets"
+    start = threading.Barrier(2)
+
+    def issue(store: AtomicRedisLockStore) -> list[int]:
+        start.wait()
+        return [store.issue_ticket(conversation) for _ in range(150)]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first, second = pool.map(issue, replicas)
+    replicas[0].delete_lock(conversation)
+    assert len(set(first) | set(second)) == 300
+
+
+def test_a_finished_turn_never_deletes_a_waiting_ticket(redis_server: tuple[str, int]) -> None:
+    """One replica finishes a turn while the other queues the next message."""
+    finishing, queueing = lock_stores(redis_server)
+    start = threading.Barrier(2)  # reusable: both threads go at once, every round
+
+    def finish(conversation: str, ticket: int) -> None:
+        start.wait()
+        finishing.cleanup(conversation, ticket)
+
+    def queue(conversation: str) -> int:
+        start.wait()
+        return queueing.issue_ticket(conversation)
+
+    for round_ in range(100):
+        conversation = f"handover-{round_}"
+        finished_ticket = finishing.issue_ticket(conversation)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            done = pool.submit(finish, conversation, finished_ticket)
+            waiting_ticket = pool.submit(queue, conversation).result()
+            done.result()
+        lock = queueing.get_lock(conversation)
+        assert lock is not None and not lock.is_locked(waiting_ticket), round_
+        queueing.cleanup(conversation, waiting_ticket)
+        assert queueing.get_lock(conversation) is None  # the last one out removes it
 
 
 # --- Slack's retry memory in Redis ------------------------------------------------------
