@@ -252,7 +252,8 @@ def test_twenty_conversations_alternating_between_replicas_keep_their_events(
             assert said == [reply.get("text") for reply in answered], f"{where}, turn {number}"
             assert said, f"{where}, turn {number}: no reply"
             assert turn[-1]["event"] == "action" and turn[-1]["name"] == "action_listen", where
-        # the record the action servers wrote is read back on the other one
+        # the application recorded at the opening is listed (records are shared by the
+        # action servers, whichever one nginx picks)
         pending = texts(replies[index][messages.index(PENDING)])
         assert f"{company}:" in pending, where
 
