@@ -14,12 +14,17 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/
 export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
+<<<<<<< HEAD
 .PHONY: help setup train run serve test lint audit bench bench-ab nlu-compare clean
+=======
+.PHONY: help setup train run serve scale-demo test lint bench bench-ab nlu-compare clean
+>>>>>>> scale-out
 
 help:
 	@echo "make run          chat with Callback Coach in this terminal (sets up and trains as needed)"
 	@echo "make test         run every test"
 	@echo "make serve        start the Rasa and action servers only"
+	@echo "make scale-demo   two Rasa replicas, two action servers and nginx on PostgreSQL + Redis"
 	@echo "make train        train the model if data or config changed"
 	@echo "make lint         ruff and mypy"
 	@echo "make audit        pip-audit over uv.lock (ignore list: pip-audit-ignore.txt)"
@@ -52,6 +57,16 @@ $(CHROMIUM):
 		$$SUDO apt-get install -y --no-install-recommends chromium >/dev/null \
 		|| { $$SUDO apt-get update -qq && $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null; }
 
+# Debian's nginx, the load balancer of `make scale-demo` and its test. Our nginx runs in
+# the foreground with its own config under var/; policy-rc.d or a systemd host decide
+# whether the package also starts its default site (see docs/production.md).
+NGINX := /usr/sbin/nginx
+$(NGINX):
+	@echo "Installing Debian's nginx for the scale-out demo and test..."
+	@SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=120 nginx >/dev/null \
+		|| { $$SUDO apt-get update -qq && $$SUDO apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=120 nginx >/dev/null; }
+
 setup: $(VENV)/.spacy-model $(WEB_WIDGET)
 
 $(MODEL): $(TRAINING_INPUTS) | $(VENV)/.spacy-model
@@ -70,11 +85,19 @@ run: $(MODEL) $(WEB_WIDGET)
 serve: $(MODEL) $(WEB_WIDGET)
 	@$(BIN)/python -m callback_coach.launcher serve
 
+<<<<<<< HEAD
 test: $(MODEL) lint audit $(WEB_WIDGET) $(CHROMIUM)
+=======
+test: $(MODEL) lint $(WEB_WIDGET) $(CHROMIUM) $(NGINX)
+>>>>>>> scale-out
 	@mkdir -p var/logs
 	$(BIN)/rasa data validate --fail-on-warnings > var/logs/validate.log 2>&1 \
 		|| { cat var/logs/validate.log; exit 1; }
 	$(BIN)/pytest
+
+# DATABASE_URL, when set, is used as it is; otherwise a local database is created.
+scale-demo: $(MODEL) $(WEB_WIDGET) $(NGINX)
+	@$(BIN)/python -m callback_coach.cluster
 
 lint: setup
 	$(BIN)/ruff check .

@@ -22,6 +22,8 @@ The launcher, tests and benchmark run the server as
     python -m callback_coach.rasa_server run --model ... [any `rasa run` option]
 
 and plain `rasa run` still works, only slower per turn.
+
+It also makes Rasa's Redis lock store safe between replicas (callback_coach/lock_store.py).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from rasa.shared.core.events import Event
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from callback_coach import dialogue_history, graph_runner, http_api
+from callback_coach import dialogue_history, graph_runner, http_api, lock_store
 from callback_coach.nlu import lean_spacy
 
 
@@ -136,6 +138,7 @@ def install() -> None:
     RemoteAction._validate_action_result = validate_action_result
     Event.resolve_by_type = staticmethod(resolve_event_class)
     SpacyNLP._doc_for_text = doc_for_features
+    lock_store.install()
 
 
 def main() -> None:

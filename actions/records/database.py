@@ -26,6 +26,9 @@ DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'callback_coach.db'}"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Our own name, so Alembic's bookkeeping never meets another tool's in a shared database.
 VERSION_TABLE = "callback_coach_schema_version"
+# PostgreSQL advisory-lock key held while migrating (any constant, ours alone):
+# "callback" as a number.
+MIGRATION_LOCK_KEY = 0x63616C6C6261636B
 
 
 def database_url() -> str:
@@ -61,10 +64,27 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(url: str | None = None) -> None:
-    """Brings the database to the latest schema revision."""
+    """Brings the database to the latest schema revision.
+
+    Several action servers (replicas) may start at once on one PostgreSQL database;
+    each would create the same tables. A PostgreSQL advisory lock lets one migrate
+    while the others wait, then find the schema current and do nothing.
+    """
     target = url or database_url()
-    engine(target)  # creates the SQLite file's folder
-    command.upgrade(alembic_config(target), "head")
+    migrating = engine(target)  # creates the SQLite file's folder
+    if migrating.dialect.name != "postgresql":
+        command.upgrade(alembic_config(target), "head")
+        return
+    # A session-level lock on its own connection, outside any transaction, so it is
+    # held for the whole upgrade and freed even if the upgrade fails.
+    with migrating.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        try:
+            command.upgrade(alembic_config(target), "head")
+        finally:
+            connection.execute(
+                sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
 
 
 @contextmanager

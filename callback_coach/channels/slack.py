@@ -2,9 +2,10 @@
 
 - A request without a valid Slack signature (or older than five minutes) gets 401
   before Rasa sees it; Rasa's own answer would be 400.
-- Slack retries an event it thinks was slow. A retry of an event this server has
-  already accepted (same event_id) is acknowledged and dropped, whatever the retry
-  reason, so the user never gets a second reply.
+- Slack retries an event it thinks was slow. A retry of an event already accepted
+  (same event_id) is acknowledged and dropped, whatever the retry reason, so the user
+  never gets a second reply. With LOCK_STORE_TYPE=redis the accepted ids are kept in
+  Redis, so this holds across replicas (callback_coach/channels/event_memory.py).
 - Replies go in a thread only when the user wrote in one.
 - `api_base_url` (optional) points the Web API client elsewhere: a Slack-compatible
   proxy, or the tests' loopback fake.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,10 +25,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-logger = logging.getLogger(__name__)
+from callback_coach.channels.event_memory import event_memory
 
-# Event ids remembered for retry detection; Slack retries within minutes.
-REMEMBERED_EVENTS = 10_000
+logger = logging.getLogger(__name__)
 
 
 class CoachSlackBot(SlackBot):
@@ -69,7 +68,7 @@ class CoachSlackInput(SlackInput):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.api_base_url: str | None = None
-        self._seen_events: OrderedDict[str, None] = OrderedDict()
+        self._seen_events = event_memory("slack")
 
     def get_output_channel(
         self, channel: str | None = None, thread_id: str | None = None
@@ -99,12 +98,9 @@ class CoachSlackInput(SlackInput):
             event_id = _event_id(request)
             if event_id is None:
                 return None
-            if event_id in self._seen_events:
+            if not await self._seen_events.first_time(event_id):
                 logger.info("Dropped Slack's retry of event %s: it was already handled.", event_id)
                 return response.text("", status=200, headers={"X-Slack-No-Retry": "1"})
-            self._seen_events[event_id] = None
-            while len(self._seen_events) > REMEMBERED_EVENTS:
-                self._seen_events.popitem(last=False)
             return None
 
         return slack_webhook

@@ -5,6 +5,9 @@
   here it is awaited.
 - The session id comes from the browser and becomes the Rasa sender id; one that is
   not a plain token (path or SQL tricks, very long) is replaced by a fresh one.
+- With replicas (LOCK_STORE_TYPE=redis) a browser's socket lives in one replica, but a
+  reminder may be triggered on another: every emit then also goes through Redis
+  (python-socketio's AsyncRedisManager), and the replica holding the socket delivers it.
 - The widget renders markdown. Our replies are plain text: markdown's special
   characters are escaped (a draft's "[recruiter's name]" blank would otherwise lose
   its brackets) and line breaks (bullet lists) become markdown hard breaks.
@@ -14,11 +17,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import quote
 
+import socketio
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
@@ -51,6 +57,7 @@ class CoachSocketIOInput(SocketIOInput):
         socketio_webhook = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None
+        share_emits_between_replicas(sio)
 
         async def session_request(sid: str, data: dict[str, Any] | None) -> None:
             requested = (data or {}).get("session_id")
@@ -94,3 +101,29 @@ class CoachSocketIOInput(SocketIOInput):
         # replaces Rasa's handler: our output channel, checked session ids
         sio.on(self.user_message_evt, namespace=self.namespace)(handle_message)
         return socketio_webhook
+
+
+def share_emits_between_replicas(
+    sio: socketio.AsyncServer, env: Mapping[str, str] | None = None
+) -> bool:
+    """Routes the server's emits through Redis when the replicas share Redis.
+
+    Swapped in before any client connects, which is when python-socketio starts the
+    manager. True when Redis is used.
+    """
+    env = os.environ if env is None else env
+    if env.get("LOCK_STORE_TYPE") != "redis":
+        return False
+    manager = socketio.AsyncRedisManager(redis_url(env), channel="callback_coach_socketio")
+    manager.set_server(sio)
+    sio.manager = manager
+    return True
+
+
+def redis_url(env: Mapping[str, str]) -> str:
+    """The Redis of Rasa's lock store (REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB)."""
+    password = env.get("REDIS_PASSWORD")
+    credentials = f":{quote(password, safe='')}@" if password else ""
+    host = env.get("REDIS_HOST") or "127.0.0.1"
+    port = env.get("REDIS_PORT") or "6379"
+    return f"redis://{credentials}{host}:{port}/{env.get('REDIS_DB') or '1'}"
