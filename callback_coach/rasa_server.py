@@ -21,6 +21,8 @@ from jsonschema import Draft202012Validator, ValidationError, exceptions, valida
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 
+from callback_coach.guards import install_request_limits
+
 
 @functools.lru_cache(maxsize=1)
 def action_response_validator() -> Draft202012Validator:
@@ -47,6 +49,7 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
 
 def install() -> None:
     RemoteAction._validate_action_result = validate_action_result
+    install_request_limits()
 
 
 def main() -> None:
