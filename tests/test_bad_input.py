@@ -362,6 +362,15 @@ def test_the_widget_gets_the_same_polite_replies(
     assert stored_rows(guarded, session) == 0
 
 
+def test_a_100_kb_widget_message_is_refused_and_not_stored(
+    guarded: Assistant, widget: tuple[socketio.Client, str, list[str]]
+) -> None:
+    client, session, replies = widget
+    client.emit("user_uttered", {"session_id": session, "message": "a" * 100_000})
+    time.sleep(3)
+    assert replies == [] and stored_rows(guarded, session) == 0
+
+
 def test_a_widget_flood_gets_one_slow_down_then_silence(
     guarded: Assistant, widget: tuple[socketio.Client, str, list[str]]
 ) -> None:
