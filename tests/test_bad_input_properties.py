@@ -17,8 +17,8 @@ from tests.conftest import Assistant
 
 # Hypothesis keeps the run to a minute or two: each example is a real HTTP request,
 # and a message that passes the guards runs the whole model and an action.
-FAST = settings(max_examples=150, deadline=None)
-SLOW = settings(max_examples=40, deadline=None)
+FAST = settings(max_examples=300, deadline=None)
+SLOW = settings(max_examples=100, deadline=None)
 CLIENT_ERRORS = {400, 404, 413, 415, 429}
 ACTIONS = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["actions"]
 
@@ -32,6 +32,10 @@ json_values = st.recursive(
 )
 # every code point, lone surrogates and control characters included
 any_text = st.text(st.characters(blacklist_categories=()), max_size=300)
+# words in any script, emoji and punctuation: what reaches the model
+wordy_text = st.text(
+    st.characters(whitelist_categories=["L", "N", "P", "Zs", "So"]), min_size=1, max_size=200
+)
 plausible_senders = st.text(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:@+", min_size=1, max_size=40
 )
@@ -86,7 +90,7 @@ def test_any_bytes_to_the_rest_webhook_get_no_5xx(
 
 
 @SLOW
-@given(sender=senders, message=any_text)
+@given(sender=senders, message=any_text | wordy_text)
 def test_every_well_formed_message_gets_an_answer(
     assistant: Assistant, sender: str, message: str
 ) -> None:
