@@ -25,6 +25,7 @@ from sanic import Sanic
 from actions.knowledge import KnowledgeError
 from actions.records.database import migrate
 from actions.runtime import knowledge_cache, settings
+from callback_coach import action_guards
 from callback_coach.action_auth import require_action_token
 from callback_coach.reminder_scheduler import ReminderScheduler
 
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    action_guards.install(app)  # a malformed action call gets 400, not 500
     _schedule_reminders(app)
     # rasa-sdk's default would listen on every interface.
     host = os.environ.get("ACTION_SERVER_HOST", "127.0.0.1")

@@ -43,6 +43,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from callback_coach import dialogue_history, graph_runner, http_api, lock_store
+from callback_coach.guards import install_request_limits
 from callback_coach.nlu import lean_spacy
 
 
@@ -139,6 +140,7 @@ def install() -> None:
     Event.resolve_by_type = staticmethod(resolve_event_class)
     SpacyNLP._doc_for_text = doc_for_features
     lock_store.install()
+    install_request_limits()
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from rasa.shared.utils.io import read_config_file
 from actions.settings import PROJECT_ROOT
 from callback_coach.credentials import write_enabled_credentials
 
+REST = "callback_coach.channels.rest.CoachRestInput"
 SLACK = "callback_coach.channels.slack.CoachSlackInput"
 TELEGRAM = "callback_coach.channels.telegram.CoachTelegramInput"
 SOCKETIO = "callback_coach.channels.socketio.CoachSocketIOInput"
@@ -29,7 +30,7 @@ def generate(tmp_path: Path, env: dict[str, str]) -> tuple[list[str], Path]:
 
 def test_without_variables_only_the_channels_that_need_none_run(tmp_path: Path) -> None:
     channels, _ = generate(tmp_path, {"SLACK_TOKEN": "xoxb-1"})  # signing secret missing
-    assert channels == ["rest", SOCKETIO, WEB_PAGE]
+    assert channels == [REST, SOCKETIO, WEB_PAGE]
 
 
 def test_a_channel_with_its_variables_is_enabled_and_read_by_rasa(
@@ -37,7 +38,7 @@ def test_a_channel_with_its_variables_is_enabled_and_read_by_rasa(
 ) -> None:
     env = {**TELEGRAM_ENV, "SLACK_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "shh"}
     channels, target = generate(tmp_path, env)
-    assert channels == ["rest", SOCKETIO, WEB_PAGE, SLACK, TELEGRAM]
+    assert channels == [REST, SOCKETIO, WEB_PAGE, SLACK, TELEGRAM]
     written = target.read_text()
     assert "s3cret" not in written and "shh" not in written  # references, not secrets
     assert "api_base_url" not in written  # optional and unset: left out

@@ -6,6 +6,9 @@
   (same event_id) is acknowledged and dropped, whatever the retry reason, so the user
   never gets a second reply. With LOCK_STORE_TYPE=redis the accepted ids are kept in
   Redis, so this holds across replicas (callback_coach/channels/event_memory.py).
+- A signed request whose body is not a Slack event or interaction (broken JSON, wrong
+  shape, another content type) gets 400/415 instead of Rasa's 500; messages then pass
+  the shared input guards (callback_coach.guards).
 - Replies go in a thread only when the user wrote in one.
 - `api_base_url` (optional) points the Web API client elsewhere: a Slack-compatible
   proxy, or the tests' loopback fake.
@@ -26,6 +29,7 @@ from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from callback_coach.channels.event_memory import event_memory
+from callback_coach.guards import BadRequestBody, guarded, json_body, media_type, parse_json
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +91,9 @@ class CoachSlackInput(SlackInput):
         return metadata
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        slack_webhook = super().blueprint(on_new_message)
+        handler = guarded(on_new_message)
+        slack_webhook = super().blueprint(handler)
+        handler.attach(slack_webhook)
 
         @slack_webhook.middleware("request")
         async def authentic_and_new(request: Request) -> HTTPResponse | None:
@@ -95,7 +101,11 @@ class CoachSlackInput(SlackInput):
                 return None
             if not self.is_request_from_slack_authentic(request):
                 return response.text("Not signed by Slack.", status=401)
-            event_id = _event_id(request)
+            try:
+                body = _slack_body(request)
+            except BadRequestBody as bad:
+                return bad.response()
+            event_id = _event_id(body)
             if event_id is None:
                 return None
             if not await self._seen_events.first_time(event_id):
@@ -106,14 +116,37 @@ class CoachSlackInput(SlackInput):
         return slack_webhook
 
 
-def _event_id(request: Request) -> str | None:
-    if request.headers.get("content-type") != "application/json":
-        return None
-    try:
-        body = request.json
-    except Exception:  # Rasa's handler answers a malformed body
-        return None
-    event_id = body.get("event_id") if isinstance(body, dict) else None
+def _slack_body(request: Request) -> dict[str, Any]:
+    """The event (JSON) or interaction (form with a JSON `payload`), checked for the
+    shape Rasa's handler reads; BadRequestBody otherwise."""
+    if media_type(request) == "application/x-www-form-urlencoded":
+        payload = request.form.get("payload")
+        if not isinstance(payload, str):
+            raise BadRequestBody(400, "An interaction needs a `payload` field.")
+        body = parse_json(payload.encode())
+        fields: dict[str, type] = {"user": dict, "channel": dict, "message": dict, "actions": list}
+    else:
+        body = json_body(request)
+        fields = {"event": dict, "authorizations": list, "authed_users": list}
+    if not isinstance(body, dict):
+        raise BadRequestBody(400, "The body must be a JSON object.")
+    for name, kind in fields.items():
+        if body.get(name) is not None and not isinstance(body[name], kind):
+            raise BadRequestBody(400, f"`{name}` has the wrong type.")
+    parts = [body.get("event") or {}, body.get("user") or {}]
+    parts += body.get("authorizations") or []
+    parts += body.get("actions") or []
+    for part in parts:
+        if not isinstance(part, dict) or any(
+            part.get(key) is not None and not isinstance(part[key], str)
+            for key in ("text", "user", "id", "user_id", "type", "channel")
+        ):
+            raise BadRequestBody(400, "The body is not a Slack event or interaction.")
+    return body
+
+
+def _event_id(body: dict[str, Any]) -> str | None:
+    event_id = body.get("event_id")
     return str(event_id) if event_id else None
 
 

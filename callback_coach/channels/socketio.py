@@ -8,6 +8,9 @@
 - With replicas (LOCK_STORE_TYPE=redis) a browser's socket lives in one replica, but a
   reminder may be triggered on another: every emit then also goes through Redis
   (python-socketio's AsyncRedisManager), and the replica holding the socket delivers it.
+- Messages pass the shared input guards (callback_coach.guards: length, empty text,
+  control characters, rate per session); a message that is not text is ignored, and
+  a socket.io packet is capped at COACH_MAX_REQUEST_BYTES like any request.
 - The widget renders markdown. Our replies are plain text: markdown's special
   characters are escaped (a draft's "[recruiter's name]" blank would otherwise lose
   its brackets) and line breaks (bullet lists) become markdown hard breaks.
@@ -28,6 +31,8 @@ import socketio
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
+
+from callback_coach.guards import GuardSettings, guarded
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +59,14 @@ class CoachSocketIOInput(SocketIOInput):
         return CoachSocketIOOutput(self.sio, self.bot_message_evt) if self.sio else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        socketio_webhook = super().blueprint(on_new_message)
+        handler = guarded(on_new_message)
+        socketio_webhook = super().blueprint(handler)
+        handler.attach(socketio_webhook)
         sio = self.sio
         assert sio is not None
         share_emits_between_replicas(sio)
+        # polling transport; the websocket one is capped by Sanic's WEBSOCKET_MAX_SIZE
+        sio.eio.max_http_buffer_size = GuardSettings.from_env().max_request_bytes
 
         async def session_request(sid: str, data: dict[str, Any] | None) -> None:
             requested = (data or {}).get("session_id")
@@ -83,6 +92,10 @@ class CoachSocketIOInput(SocketIOInput):
                     return
             else:
                 sender_id = sid
+            text = data.get("message")
+            if not isinstance(text, str):
+                logger.warning("Ignored a socket.io message whose text is not a string.")
+                return
             metadata = data.get(self.metadata_key) or {}
             if isinstance(metadata, str):
                 try:
@@ -90,13 +103,13 @@ class CoachSocketIOInput(SocketIOInput):
                 except ValueError:
                     metadata = {}
             message = UserMessage(
-                str(data.get("message") or ""),
+                text,
                 CoachSocketIOOutput(sio, self.bot_message_evt),
                 sender_id,
                 input_channel=self.name(),
                 metadata=metadata if isinstance(metadata, dict) else {},
             )
-            await on_new_message(message)
+            await handler(message)
 
         # replaces Rasa's handler: our output channel, checked session ids
         sio.on(self.user_message_evt, namespace=self.namespace)(handle_message)

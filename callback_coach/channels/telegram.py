@@ -7,6 +7,12 @@
 - Rasa 3.6 creates the output channel with asyncio.run() at start and again for each
   trigger_intent call; the first leaves a client bound to a closed event loop and the
   second fails inside the running server. Here it is created once and reused.
+- An update that is not JSON gets 415/400, and one whose message, edit or button
+  click lacks what Rasa reads (a chat id, text as a string) gets 400, where Rasa's
+  handler would fail with a 500. An update of a kind we do not handle (a member
+  change, a poll...) is acknowledged with 200, where Rasa's handler would also fail
+  and Telegram would retry it. Messages then pass the shared input guards
+  (callback_coach.guards).
 - Inline buttons whose payload is longer than Telegram's 64 bytes are left out (and
   logged) rather than failing the whole message.
 - `api_base_url` (optional) points the Bot API client elsewhere: a local Bot API
@@ -28,6 +34,8 @@ from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from callback_coach.guards import BadRequestBody, guarded, json_body
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +122,9 @@ class CoachTelegramInput(TelegramInput):
         return self._output
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        telegram_webhook = super().blueprint(on_new_message)
+        handler = guarded(on_new_message)
+        telegram_webhook = super().blueprint(handler)
+        handler.attach(telegram_webhook)
 
         @telegram_webhook.middleware("request")
         async def from_telegram(request: Request) -> HTTPResponse | None:
@@ -123,6 +133,54 @@ class CoachTelegramInput(TelegramInput):
             given = request.headers.get(SECRET_HEADER, "")
             if not hmac.compare_digest(given.encode(), self.secret_token.encode()):
                 return response.text("Forbidden", status=403)
-            return None
+            if request.method != "POST" or not request.path.rstrip("/").endswith("/webhook"):
+                return None
+            try:
+                handled = _handled_update(json_body(request))
+            except BadRequestBody as bad:
+                return bad.response()
+            return None if handled else response.text("success")
 
         return telegram_webhook
+
+
+def _handled_update(update: Any) -> bool:
+    """Whether Rasa's handler should read this update: True for a message, an edit or a
+    button click in the shape it reads, False for another kind of update;
+    BadRequestBody for a body that is not an update."""
+    if not isinstance(update, dict):
+        raise BadRequestBody(400, "The body must be a JSON object.")
+    click, edit, message = (
+        update.get(key) for key in ("callback_query", "edited_message", "message")
+    )
+    if click is not None:
+        if not isinstance(click, dict) or not isinstance(click.get("data"), str):
+            raise BadRequestBody(400, "A button click needs `data` as a string.")
+        _check_message(click.get("message"))
+        return True
+    if edit is not None:
+        _check_message(edit)
+        return isinstance(edit.get("text"), str)
+    if message is not None:
+        _check_message(message)
+        return True
+    return False
+
+
+def _check_message(message: Any) -> None:
+    chat = message.get("chat") if isinstance(message, dict) else None
+    chat_id = chat.get("id") if isinstance(chat, dict) else None
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+        raise BadRequestBody(400, "A message needs a chat with a numeric `id`.")
+    assert isinstance(message, dict)
+    if message.get("text") is not None and not isinstance(message["text"], str):
+        raise BadRequestBody(400, "A message's `text` must be a string.")
+    location = message.get("location")
+    if location is not None and not (
+        isinstance(location, dict)
+        and all(
+            isinstance(location.get(key), (int, float)) and not isinstance(location[key], bool)
+            for key in ("latitude", "longitude")
+        )
+    ):
+        raise BadRequestBody(400, "A location needs a numeric latitude and longitude.")
