@@ -116,6 +116,11 @@ bench: $(MODEL)
 bench-ab: $(MODEL)
 	$(BIN)/python -m scripts.bench_ab
 
+# This checkout against an earlier commit, interleaved: make bench-before-after BEFORE=<commit>
+bench-before-after: $(MODEL)
+	@test -n "$(BEFORE)" || { echo "usage: make bench-before-after BEFORE=<commit>"; exit 2; }
+	$(BIN)/python -m scripts.bench_before_after --before $(BEFORE)
+
 nlu-compare: setup
 	$(BIN)/python -m scripts.nlu_compare
 
