@@ -14,11 +14,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/
 export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-<<<<<<< HEAD
-.PHONY: help setup train run serve test lint audit bench bench-ab nlu-compare clean
-=======
-.PHONY: help setup train run serve scale-demo test lint bench bench-ab nlu-compare clean
->>>>>>> scale-out
+.PHONY: help setup train run serve scale-demo test lint audit bench bench-ab bench-before-after nlu-compare clean
 
 help:
 	@echo "make run          chat with Callback Coach in this terminal (sets up and trains as needed)"
@@ -29,6 +25,7 @@ help:
 	@echo "make lint         ruff and mypy"
 	@echo "make audit        pip-audit over uv.lock (ignore list: pip-audit-ignore.txt)"
 	@echo "make bench        measure training, start-up, memory and latency"
+	@echo "make bench-before-after BEFORE=<commit>   this checkout against an earlier one"
 	@echo "make nlu-compare  cross-validate our NLU pipeline against Rasa's default"
 
 # uv, when missing, comes from PyPI. --inexact keeps the spaCy model package, which
@@ -85,11 +82,7 @@ run: $(MODEL) $(WEB_WIDGET)
 serve: $(MODEL) $(WEB_WIDGET)
 	@$(BIN)/python -m callback_coach.launcher serve
 
-<<<<<<< HEAD
-test: $(MODEL) lint audit $(WEB_WIDGET) $(CHROMIUM)
-=======
-test: $(MODEL) lint $(WEB_WIDGET) $(CHROMIUM) $(NGINX)
->>>>>>> scale-out
+test: $(MODEL) lint audit $(WEB_WIDGET) $(CHROMIUM) $(NGINX)
 	@mkdir -p var/logs
 	$(BIN)/rasa data validate --fail-on-warnings > var/logs/validate.log 2>&1 \
 		|| { cat var/logs/validate.log; exit 1; }
