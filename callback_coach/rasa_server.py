@@ -9,7 +9,9 @@ the server as
 
     python -m callback_coach.rasa_server run --model ... [any `rasa run` option]
 
-and plain `rasa run` still works, only slower per turn.
+and plain `rasa run` still works, only slower per turn and without the fault
+handling: a reply when the action server or the database is away
+(callback_coach.action_fallback, callback_coach.tracker_outage).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError, exceptions, validators
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+
+from callback_coach import action_fallback, tracker_outage
 
 
 @functools.lru_cache(maxsize=1)
@@ -47,10 +51,15 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
 
 def install() -> None:
     RemoteAction._validate_action_result = validate_action_result
+    action_fallback.install()
+    tracker_outage.install()
 
 
 def main() -> None:
-    install()
+    try:
+        install()
+    except ValueError as error:  # a bad setting, e.g. ACTION_TIMEOUT_SECONDS
+        raise SystemExit(f"error: {error}") from None
     from rasa.__main__ import main as rasa_main
 
     rasa_main()
