@@ -1,9 +1,11 @@
 """What the Rasa server says when the conversation database is out of reach.
 
-Stock Rasa lets the database error escape the message handler; the REST channel then
-answers with an empty list and other channels with nothing at all. Here the error
-becomes the domain response `utter_notes_unavailable`, sent on the user's channel,
-and one log line. Nothing else changes: the next message tries the database again,
+Stock Rasa wraps the tracker store in a FailSafeTrackerStore that, on a database
+error, quietly carries on with an empty conversation kept in memory: the user gets
+answers from a coach who has forgotten everything, and those turns vanish when the
+database returns. Here the error reaches the message handler instead and becomes
+the domain response `utter_notes_unavailable`, sent on the user's channel, and one
+log line. Nothing else changes: the next message tries the database again,
 so the conversation picks up where it was once the database is back (the tracker
 store reconnects on its own, see callback_coach.tracker_store).
 
@@ -19,8 +21,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy.exc
+from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.processor import MessageProcessor
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
@@ -38,8 +43,8 @@ def unreachable(error: sqlalchemy.exc.SQLAlchemyError) -> bool:
 
 
 def first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0] if lines else ''}"
+    lines = str(error).strip().splitlines()  # SQLAlchemy's text names the driver's error
+    return lines[0] if lines else type(error).__name__
 
 
 async def apologise(processor: MessageProcessor, message: UserMessage) -> Any:
@@ -56,11 +61,27 @@ async def apologise(processor: MessageProcessor, message: UserMessage) -> Any:
     return channel.messages if isinstance(channel, CollectingOutputChannel) else None
 
 
+def no_memoryless_fallback(error: Exception) -> None:
+    raise error
+
+
+def fail_safe_without_amnesia(store: TrackerStore | None, domain: Domain) -> TrackerStore:
+    """Rasa's Agent._create_tracker_store, with errors passed on instead of a fresh
+    in-memory conversation."""
+    if store is None:
+        primary: TrackerStore = InMemoryTrackerStore(domain)
+    else:
+        store.domain = domain
+        primary = store
+    return FailSafeTrackerStore(primary, on_tracker_store_error=no_memoryless_fallback)
+
+
 def install() -> None:
     """Turns a database error while handling a message into a polite reply."""
     handle: HandleMessage = MessageProcessor.handle_message
     if getattr(handle, "with_apology", False):
         return
+    Agent._create_tracker_store = staticmethod(fail_safe_without_amnesia)
 
     async def handle_or_apologise(self: MessageProcessor, message: UserMessage) -> Any:
         try:
