@@ -10,6 +10,8 @@ and leave them running for the next one. The first tests need no server.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import signal
 import socket
@@ -17,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ from rasa.utils.endpoints import EndpointConfig
 from rasa_sdk import Action
 from rasa_sdk.executor import ActionExecutor
 
+from actions.runtime import settings
 from callback_coach import action_fallback, rasa_server, records_outage
 from callback_coach.launcher import (
     PROJECT_ROOT,
@@ -43,6 +46,7 @@ from callback_coach.launcher import (
     start_action_server,
     start_rasa_server,
 )
+from callback_coach.reminder_scheduler import ReminderScheduler
 from tests.conftest import Assistant
 from tests.tcp_proxy import TcpProxy
 
@@ -150,6 +154,18 @@ async def test_an_action_without_its_database_apologises(monkeypatch: pytest.Mon
     # Rasa accepts it as an action server's answer.
     assert rasa_server.validate_action_result(RemoteAction("x", None), answer)
     assert answer["responses"] == [{"response": "utter_notes_unavailable"}]
+
+
+async def test_reminders_wait_quietly_for_the_database(caplog: pytest.LogCaptureFixture) -> None:
+    unreachable = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
+    config = replace(
+        settings(), database_url=unreachable, rasa_api_token="secret", reminder_poll_seconds=0.2
+    )
+    with caplog.at_level(logging.WARNING), pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(ReminderScheduler(config).run_forever(), timeout=1)
+    waits = [r for r in caplog.records if "records database is unreachable" in r.getMessage()]
+    assert len(waits) >= 2  # it kept polling
+    assert all(r.exc_info is None for r in waits)
 
 
 # --- The real servers ---------------------------------------------------------------
@@ -286,10 +302,14 @@ def faulty(
 
 @pytest.fixture
 def healthy(faulty: SplitAssistant, proxies: Proxies) -> Iterator[SplitAssistant]:
-    """The servers as a test found them, and both proxies open again after it."""
+    """The servers as a test found them: after it, both proxies open again and a
+    server the test left stopped (say, because it failed half-way) running again."""
     yield faulty
     proxies.conversations.restore()
     proxies.records.restore()
+    for server, start in ((faulty.actions, faulty.start_actions), (faulty.rasa, faulty.start_rasa)):
+        if server is None or server.process.poll() is not None:
+            start()
 
 
 @pytest.mark.e2e
