@@ -5,6 +5,14 @@ The action server cannot do this itself: Rasa saves the tracker after the action
 run and would write every event back. Erasing in `save` happens under the
 conversation's lock, after the last event of the turn.
 
+Rasa's store rebuilds the whole tracker from the database on every message (reading,
+parsing and replaying every event of the session) and counts the stored events again on
+every save, so a turn costs more the longer the conversation. This one keeps the
+trackers it saved in memory and, per message, only checks that the database still
+holds exactly what it wrote (one indexed query: the conversation's last event id and
+event count). Anything else — another replica or worker wrote, a turn failed before
+saving, a new session began, the user was forgotten — falls back to Rasa's own loading.
+
 It also lives with a database that is away: Rasa's store gives up on its table when
 the database is down at start (and never creates it later), and keeps pooled
 connections that died with the server. This one starts anyway with a clear log line,
@@ -15,16 +23,25 @@ connection before using it (callback_coach.tracker_outage answers the user meanw
 from __future__ import annotations
 
 import contextlib
+import itertools
+import json
 import logging
+import os
+from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.exc
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
-from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.events import ActionExecuted, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+
+from callback_coach.sqlite_tuning import is_sqlite_file, pooled_options, tune_sqlite
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +58,38 @@ def asked_to_forget(tracker: DialogueStateTracker) -> bool:
     )
 
 
-class ForgetfulSQLTrackerStore(SQLTrackerStore):
-    engine: sa.engine.Engine
+# Trackers kept per Rasa process; a 50-turn conversation takes roughly 0.3 MB.
+DEFAULT_CACHED_TRACKERS = 500
 
+
+@dataclass
+class StoredState:
+    """What this process last wrote for a conversation, to recognise it unchanged."""
+
+    tracker: DialogueStateTracker
+    saved_events: int  # len(tracker.events) when it was saved
+    last_event_id: int
+    event_count: int  # rows of the conversation in the events table
+
+
+class ForgetfulSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # logs and carries on when the database is down
+        rasas_engine: Engine = self.engine  # type: ignore[has-type]
+        url = rasas_engine.url
+        if is_sqlite_file(url):
+            rasas_engine.dispose()
+            pooled: Engine = sa.create_engine(url, **pooled_options(url))
+            tune_sqlite(pooled)
+            self.engine = pooled
+            self.sessionmaker = sa.orm.sessionmaker(bind=pooled)
+        else:
+            self._reconnecting_engine(rasas_engine)
+        self._cache_size = int(
+            os.environ.get("COACH_CACHED_TRACKERS", str(DEFAULT_CACHED_TRACKERS))
+        )
+        self._stored: OrderedDict[str, StoredState] = OrderedDict()
         self._table_ready = False
-        self._reconnecting_engine()
         try:
             self._ensure_table()
         except sqlalchemy.exc.SQLAlchemyError as error:
@@ -57,20 +99,19 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
                 str(error).strip().splitlines()[0],
             )
 
-    def _reconnecting_engine(self) -> None:
+    def _reconnecting_engine(self, rasas_engine: Engine) -> None:
         """Rasa's engine plus a liveness check of pooled connections (a server that
         restarted leaves dead ones) and a connect timeout."""
-        rasa_engine = self.engine
-        url = rasa_engine.url
+        url = rasas_engine.url
         if url.get_backend_name() == "sqlite":
             return  # a file has no connection to lose
         options: dict[str, Any] = create_engine_kwargs(url)
         if url.get_driver_name() == "psycopg2":
             connect_args = options.setdefault("connect_args", {})
             connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
-        rasa_engine.dispose()
+        rasas_engine.dispose()
         self.engine = sa.create_engine(url, pool_pre_ping=True, **options)
-        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
 
     def _ensure_table(self) -> None:
         if not self._table_ready:
@@ -83,10 +124,56 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         with super().session_scope() as session:
             yield session
 
+    def _stored_position(self, session: Any, sender_id: str) -> tuple[int, int]:
+        last_id, count = (
+            session.query(sa.func.max(self.SQLEvent.id), sa.func.count(self.SQLEvent.id))
+            .filter(self.SQLEvent.sender_id == sender_id)
+            .one()
+        )
+        return int(last_id or 0), int(count)
+
+    def _unchanged(
+        self, session: Any, sender_id: str, saving: DialogueStateTracker | None = None
+    ) -> StoredState | None:
+        """The kept state of a conversation, if the database is exactly as this process
+        left it and the tracker is the one it saved: unchanged since when retrieving,
+        the very object (with this turn's events added) when `saving`."""
+        state = self._stored.get(sender_id)
+        if state is None:
+            return None
+        if saving is None:
+            same_tracker = len(state.tracker.events) == state.saved_events
+        else:
+            same_tracker = state.tracker is saving and saving.events.maxlen is None
+        if not same_tracker or self._stored_position(session, sender_id) != (
+            state.last_event_id,
+            state.event_count,
+        ):
+            del self._stored[sender_id]
+            return None
+        self._stored.move_to_end(sender_id)
+        return state
+
+    def _keep(self, session: Any, tracker: DialogueStateTracker) -> None:
+        last_id, count = self._stored_position(session, tracker.sender_id)
+        self._stored[tracker.sender_id] = StoredState(tracker, len(tracker.events), last_id, count)
+        self._stored.move_to_end(tracker.sender_id)
+        while len(self._stored) > self._cache_size:
+            self._stored.popitem(last=False)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        if self._cache_size > 0:
+            with self.session_scope() as session:
+                state = self._unchanged(session, sender_id)
+            if state is not None:
+                return state.tracker
+        return await super().retrieve(sender_id)
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         if not asked_to_forget(tracker):
-            await super().save(tracker)
+            await self._save_events(tracker)
             return
+        self._stored.pop(tracker.sender_id, None)
         # The tracker in memory still holds the old events until the turn ends; every
         # save of this turn erases rather than writes. The next turn starts empty.
         with self.session_scope() as session:
@@ -97,3 +184,36 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
             )
             session.commit()
         logger.info("Erased %d stored events of a conversation on the user's request.", deleted)
+
+    async def _save_events(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's save, which writes the events the database does not have yet; those
+        are known without counting when this process wrote the rest."""
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            state = self._unchanged(session, tracker.sender_id, saving=tracker)
+            if state is not None:
+                new_events = list(itertools.islice(tracker.events, state.saved_events, None))
+            else:
+                new_events = list(self._additional_events(session, tracker))
+            for event in new_events:
+                data = event.as_dict()
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=data.get("parse_data", {})
+                        .get("intent", {})
+                        .get(INTENT_NAME_KEY),
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.commit()
+            if self._cache_size > 0 and not any(
+                isinstance(event, SessionStarted) for event in new_events
+            ):
+                self._keep(session, tracker)
+            else:
+                # A new session: Rasa's loading keeps only its events; let it do so.
+                self._stored.pop(tracker.sender_id, None)

@@ -11,8 +11,10 @@ import pytest
 import spacy
 from rasa.core.agent import Agent
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+from rasa.nlu.utils.spacy_utils import SpacyNLP
 from spacy.language import Language
 
+from callback_coach import rasa_server
 from callback_coach.nlu.quick_load_diet import QuickLoadDIETClassifier
 from callback_coach.nlu.shared_doc_entities import entities_doc, entity_pipeline
 
@@ -22,6 +24,7 @@ MESSAGES = (
     "they rejected me yesterday, what should I learn?",
     "what's the weather like in Paris",
     "hi",
+    "i spoke to maria lopez at acme corp last thursday and nothing since",
 )
 
 
@@ -48,6 +51,36 @@ def test_quick_load_predicts_exactly_what_rasas_loading_predicts(
         assert [(e["entity"], e["value"], e["start"], e["end"]) for e in ours["entities"]] == [
             (e["entity"], e["value"], e["start"], e["end"]) for e in theirs["entities"]
         ]
+
+
+def same_predictions(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> None:
+    for one, other in zip(ours, theirs, strict=True):
+        assert one["intent"]["name"] == other["intent"]["name"], one["text"]
+        assert one["intent"]["confidence"] == pytest.approx(other["intent"]["confidence"], abs=1e-6)
+        assert [(e["entity"], e["value"], e["start"], e["end"]) for e in one["entities"]] == [
+            (e["entity"], e["value"], e["start"], e["end"]) for e in other["entities"]
+        ], one["text"]
+
+
+def test_features_without_the_lowercase_entity_pass_predict_the_same(
+    model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    standard = parse_all(model_path)
+    monkeypatch.setattr(SpacyNLP, "_doc_for_text", rasa_server.doc_for_features)
+    recogniser_runs: list[str] = []
+    original_call = Language.__call__
+
+    def recording_call(self: Language, text: Any, **kwargs: Any) -> Any:
+        if "ner" not in kwargs.get("disable", []):
+            recogniser_runs.append(str(text))
+        return original_call(self, text, **kwargs)
+
+    monkeypatch.setattr(Language, "__call__", recording_call)
+    lean = parse_all(model_path)
+    assert recogniser_runs == []  # the lower-cased pass no longer runs it
+    same_predictions(lean, standard)
+    # the all-lower-case message still gets its entities, from the extractor's own pass
+    assert {e["entity"] for e in lean[-1]["entities"]} >= {"PERSON", "ORG"}
 
 
 def test_entities_need_one_full_spacy_pass_only(

@@ -6,8 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import SlotSet
 
 from callback_coach import rasa_server
 
@@ -59,3 +62,85 @@ def test_install_replaces_the_check(action: RemoteAction, monkeypatch: pytest.Mo
     assert RemoteAction._validate_action_result is rasa_server.validate_action_result
     with pytest.raises(ValidationError):
         action._validate_action_result({"events": [{"event": "no_such_event"}]})
+
+
+EVENT_TYPES = sorted(rasa_server.event_validators()[1])  # type: ignore[index]
+
+# Event-like objects: a known or unknown type, with fields that fit some event or none.
+field_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+events = st.one_of(
+    st.fixed_dictionaries(
+        {"event": st.sampled_from([*EVENT_TYPES, "no_such_event"])},
+        optional={
+            name: field_values
+            for name in (
+                "name",
+                "value",
+                "text",
+                "timestamp",
+                "policy",
+                "confidence",
+                "entities",
+                "intent",
+                "date_time",
+                "metadata",
+            )
+        },
+    ),
+    st.dictionaries(st.text(max_size=6), field_values, max_size=3),
+    field_values,
+)
+answers = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "events": st.one_of(st.lists(events, max_size=4), field_values),
+            "responses": st.one_of(
+                st.lists(
+                    st.dictionaries(st.sampled_from(["text", "buttons", "image"]), field_values),
+                    max_size=2,
+                ),
+                field_values,
+            ),
+        },
+    ),
+    field_values,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answers)
+def test_any_answer_gets_the_same_verdict_and_message_as_rasas_check(result: Any) -> None:
+    action = RemoteAction("action_coach", None)
+    try:
+        ORIGINAL_CHECK(action, result)
+        theirs = None
+    except ValidationError as error:
+        theirs = error.message
+    try:
+        rasa_server.validate_action_result(action, result)
+        ours = None
+    except ValidationError as error:
+        ours = error.message
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("type_name", [*EVENT_TYPES, "topic"])
+def test_event_classes_are_found_as_rasa_finds_them(type_name: str) -> None:
+    assert rasa_server.resolve_event_class(type_name) is rasa_server.ORIGINAL_RESOLVE_BY_TYPE(
+        type_name
+    )
+
+
+def test_an_unknown_event_type_is_refused_or_defaulted_as_rasa_does() -> None:
+    with pytest.raises(ValueError, match="Unknown event name"):
+        rasa_server.resolve_event_class("no_such_event")
+    assert rasa_server.resolve_event_class("no_such_event", SlotSet) is SlotSet

@@ -11,12 +11,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
+
+from callback_coach.sqlite_tuning import pooled_options, tune_sqlite
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'callback_coach.db'}"
@@ -32,7 +35,7 @@ def database_url() -> str:
 @functools.cache
 def engine(url: str) -> Engine:
     parsed = make_url(url)
-    options: dict[str, object] = {"future": True}
+    options: dict[str, Any] = {"future": True}
     if parsed.get_backend_name() != "sqlite":
         # a server may drop idle connections; a local file cannot, so SQLite skips
         # the extra round trip on every session
@@ -40,17 +43,11 @@ def engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        options.update(pooled_options(url))
         # Rasa writes to the same file: wait for its lock rather than fail at once.
-        options["connect_args"] = {"timeout": 15}
+        options["connect_args"] = {**options.get("connect_args", {}), "timeout": 15}
     created = sa.create_engine(url, **options)
-    if parsed.get_backend_name() == "sqlite":
-        # SQLite ignores foreign keys (and so ON DELETE) unless asked per connection.
-        @sa.event.listens_for(created, "connect")
-        def _foreign_keys_on(connection: object, _record: object) -> None:
-            cursor = connection.cursor()  # type: ignore[attr-defined]
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
+    tune_sqlite(created, foreign_keys=True)
     return created
 
 

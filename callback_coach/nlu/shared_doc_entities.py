@@ -56,7 +56,8 @@ class SharedDocSpacyEntityExtractor(SpacyEntityExtractor):
         for message in messages:
             text = message.get(TEXT)
             doc = message.get(SPACY_DOCS[TEXT])
-            if doc is None or doc.text != text:
+            # Reused only when it is the cased text and the recogniser ran on it.
+            if doc is None or doc.text != text or not doc.has_annotation("ENT_IOB"):
                 doc = entities_doc(model.model, text)
             extracted = self.filter_irrelevant_entities(
                 self.add_extractor_name(self._extract_entities(doc)), self._config["dimensions"]

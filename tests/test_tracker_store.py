@@ -1,0 +1,156 @@
+"""The tracker store keeps what it saved in memory yet always serves what the database
+holds: these tests compare it with Rasa's own loading, on SQLite and on PostgreSQL,
+with a second store instance standing in for another replica or worker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from callback_coach.tracker_store import DELETE_ACTION, ForgetfulSQLTrackerStore
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(PROJECT_ROOT / "domain.yml"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'trackers.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def sender(database_url: str) -> Iterator[str]:
+    sender_id = f"store-test-{uuid.uuid4().hex[:12]}"
+    yield sender_id
+    with sa.create_engine(database_url).begin() as connection:
+        connection.execute(sa.text("DELETE FROM events WHERE sender_id = :s"), {"s": sender_id})
+
+
+def store(database_url: str, domain: Domain) -> ForgetfulSQLTrackerStore:
+    return ForgetfulSQLTrackerStore(domain=domain, host=database_url)
+
+
+async def rasa_view(database_url: str, domain: Domain, sender_id: str) -> list[dict]:
+    """The conversation as Rasa's own store loads it from the database."""
+    tracker = await SQLTrackerStore(domain=domain, host=database_url).retrieve(sender_id)
+    return [] if tracker is None else [event.as_dict() for event in tracker.events]
+
+
+def stored_rows(database_url: str, sender_id: str) -> int:
+    with sa.create_engine(database_url).connect() as connection:
+        return int(
+            connection.execute(
+                sa.text("SELECT count(*) FROM events WHERE sender_id = :s"), {"s": sender_id}
+            ).scalar_one()
+        )
+
+
+def turn(tracker: DialogueStateTracker, number: int) -> None:
+    tracker.update(UserUttered(f"message {number}", {"name": "no_callback", "confidence": 0.9}))
+    tracker.update(ActionExecuted("action_coach"))
+    tracker.update(SlotSet("company", f"Company {number}"))
+    tracker.update(BotUttered(f"reply {number}"))
+    tracker.update(ActionExecuted("action_listen"))
+
+
+async def test_a_long_conversation_is_stored_once_and_in_order(
+    database_url: str, domain: Domain, sender: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coach = store(database_url, domain)
+    counted: list[str] = []
+    rasas_count = SQLTrackerStore._additional_events
+
+    def counting(self: SQLTrackerStore, session: object, tracker: DialogueStateTracker):  # type: ignore[no-untyped-def]
+        counted.append(tracker.sender_id)
+        return rasas_count(self, session, tracker)
+
+    monkeypatch.setattr(SQLTrackerStore, "_additional_events", counting)
+    for number in range(30):
+        tracker = await coach.get_or_create_tracker(sender)
+        turn(tracker, number)
+        await coach.save(tracker)
+    kept = tracker
+    tracker = await coach.retrieve(sender)
+    assert tracker is kept  # served from memory, not rebuilt from the database
+    assert [event.as_dict() for event in tracker.events] == await rasa_view(
+        database_url, domain, sender
+    )
+    assert stored_rows(database_url, sender) == len(tracker.events)
+    texts = [event.text for event in tracker.events if isinstance(event, UserUttered)]
+    assert texts == [f"message {number}" for number in range(30)]
+    assert tracker.get_slot("company") == "Company 29"
+    # Rasa's way of finding the new events (counting the stored ones) ran only for the
+    # new conversation; every later save knew them.
+    assert len(counted) == 1
+
+
+async def test_what_another_replica_wrote_is_seen(
+    database_url: str, domain: Domain, sender: str
+) -> None:
+    replica_a, replica_b = store(database_url, domain), store(database_url, domain)
+    for number in range(6):
+        writer = replica_a if number % 2 == 0 else replica_b
+        tracker = await writer.get_or_create_tracker(sender)
+        turn(tracker, number)
+        await writer.save(tracker)
+    for reader in (replica_a, replica_b):
+        tracker = await reader.retrieve(sender)
+        assert tracker is not None
+        assert [event.as_dict() for event in tracker.events] == await rasa_view(
+            database_url, domain, sender
+        )
+        assert tracker.get_slot("company") == "Company 5"
+    assert stored_rows(database_url, sender) == len(await rasa_view(database_url, domain, sender))
+
+
+async def test_a_turn_that_was_not_saved_is_not_served(
+    database_url: str, domain: Domain, sender: str
+) -> None:
+    coach = store(database_url, domain)
+    tracker = await coach.get_or_create_tracker(sender)
+    turn(tracker, 1)
+    await coach.save(tracker)
+    failed = await coach.retrieve(sender)
+    assert failed is not None
+    turn(failed, 2)  # the turn breaks off before Rasa saves it
+    again = await coach.retrieve(sender)
+    assert again is not None
+    assert again.get_slot("company") == "Company 1"
+    assert [event.as_dict() for event in again.events] == await rasa_view(
+        database_url, domain, sender
+    )
+
+
+async def test_forgetting_erases_the_conversation_and_what_was_kept(
+    database_url: str, domain: Domain, sender: str
+) -> None:
+    coach = store(database_url, domain)
+    tracker = await coach.get_or_create_tracker(sender)
+    turn(tracker, 1)
+    await coach.save(tracker)
+    tracker.update(ActionExecuted(DELETE_ACTION))
+    await coach.save(tracker)
+    assert stored_rows(database_url, sender) == 0
+    assert await coach.retrieve(sender) is None
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path, domain: Domain) -> None:
+    url = f"sqlite:///{tmp_path / 'wal.db'}"
+    coach = store(url, domain)
+    with coach.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar_one() == 1  # NORMAL
