@@ -14,7 +14,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/
 export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup train run serve test lint bench bench-ab nlu-compare clean
+.PHONY: help setup train run serve test lint audit bench bench-ab nlu-compare clean
 
 help:
 	@echo "make run          chat with Callback Coach in this terminal (sets up and trains as needed)"
@@ -22,6 +22,7 @@ help:
 	@echo "make serve        start the Rasa and action servers only"
 	@echo "make train        train the model if data or config changed"
 	@echo "make lint         ruff and mypy"
+	@echo "make audit        pip-audit over uv.lock (ignore list: pip-audit-ignore.txt)"
 	@echo "make bench        measure training, start-up, memory and latency"
 	@echo "make nlu-compare  cross-validate our NLU pipeline against Rasa's default"
 
@@ -69,7 +70,7 @@ run: $(MODEL) $(WEB_WIDGET)
 serve: $(MODEL) $(WEB_WIDGET)
 	@$(BIN)/python -m callback_coach.launcher serve
 
-test: $(MODEL) lint $(WEB_WIDGET) $(CHROMIUM)
+test: $(MODEL) lint audit $(WEB_WIDGET) $(CHROMIUM)
 	@mkdir -p var/logs
 	$(BIN)/rasa data validate --fail-on-warnings > var/logs/validate.log 2>&1 \
 		|| { cat var/logs/validate.log; exit 1; }
@@ -79,6 +80,11 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# Known vulnerabilities in the locked dependencies; pip-audit runs outside .venv (see
+# scripts/audit.py and docs/security.md).
+audit: $(VENV)/.synced
+	$(PYTHON) -m scripts.audit --uv "$(UV)"
 
 bench: $(MODEL)
 	$(BIN)/python -m scripts.bench

@@ -1,8 +1,8 @@
 """Reminders: set ("remind me to follow up on Monday"), list, cancel, and deliver when due.
 
-Delivery: the scheduler (callback_coach.reminder_scheduler) calls Rasa's trigger_intent
-with `reminder_due` and the reminder's id; ActionReminderDue marks it delivered in the
-same step as it speaks, so a reminder is never said twice.
+Delivery: the scheduler (callback_coach.reminder_scheduler) asks the Rasa server's
+reminders channel to trigger `reminder_due` with the reminder's id; ActionReminderDue
+marks it delivered in the same step as it speaks, so a reminder is never said twice.
 """
 
 from __future__ import annotations

@@ -20,9 +20,10 @@ class Settings:
     timezone: ZoneInfo
     calendar: BusinessCalendar
     database_url: str
-    # Reminders reach the user through the Rasa server's HTTP API (trigger_intent).
+    # Reminders reach the user through our internal reminders channel on the Rasa
+    # server (callback_coach.channels.reminders), which needs this shared secret.
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_api_token: str | None = None
+    reminder_channel_secret: str | None = None
     reminder_poll_seconds: float = 30.0
 
 
@@ -60,6 +61,6 @@ def load_settings() -> Settings:
         calendar=calendar,
         database_url=database_url(),
         rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
-        rasa_api_token=os.environ.get("RASA_API_TOKEN") or None,
+        reminder_channel_secret=os.environ.get("REMINDER_CHANNEL_SECRET") or None,
         reminder_poll_seconds=poll_seconds,
     )

@@ -3,8 +3,10 @@
 rasa-sdk's own entry point would start even with a broken knowledge file and fail
 on the first message; this one refuses to start and says which entry is wrong. It
 brings the records' database to the latest schema (Alembic; while the database is
-unreachable it starts anyway and retries, see callback_coach.records_outage), runs the reminder
-scheduler beside the actions, and binds to localhost unless ACTION_SERVER_HOST says
+unreachable it starts anyway and retries, see callback_coach.records_outage), runs the
+reminder scheduler beside the actions, answers only requests carrying
+ACTION_SERVER_TOKEN (callback_coach.action_auth), and binds to localhost unless
+ACTION_SERVER_HOST says
 otherwise.
 """
 
@@ -24,6 +26,7 @@ from sanic import Sanic
 from actions.knowledge import KnowledgeError
 from actions.runtime import knowledge_cache, settings
 from callback_coach import records_outage
+from callback_coach.action_auth import require_action_token
 from callback_coach.reminder_scheduler import ReminderScheduler
 
 logger = logging.getLogger(__name__)
@@ -56,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
 
     records_outage.install()
     app = create_app(args.actions or "actions", cors_origins=args.cors, auto_reload=False)
+    try:
+        require_action_token(app, os.environ)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     records_outage.migrate_now_or_later(app, settings().database_url, migration_retry)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     _schedule_reminders(app)
@@ -67,10 +75,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _schedule_reminders(app: Sanic) -> None:
-    if not settings().rasa_api_token:
+    if not settings().reminder_channel_secret:
         logger.warning(
-            "RASA_API_TOKEN is not set: reminders are stored but not delivered. "
-            "`make run` sets it; see the README."
+            "REMINDER_CHANNEL_SECRET is not set: reminders are stored but not delivered. "
+            "`make run` sets it; see docs/security.md."
         )
         return
     scheduler = ReminderScheduler(settings())

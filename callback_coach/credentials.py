@@ -16,6 +16,7 @@ import yaml
 
 # Keys a channel cannot work without; the others are optional.
 REQUIRED_KEYS = {
+    "callback_coach.channels.reminders.ReminderInput": ("secret",),
     "callback_coach.channels.slack.CoachSlackInput": ("slack_token", "slack_signing_secret"),
     "callback_coach.channels.telegram.CoachTelegramInput": (
         "access_token",

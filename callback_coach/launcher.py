@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from callback_coach import http_api
 from callback_coach.credentials import write_enabled_credentials
 from callback_coach.terminal_chat import chat
 
@@ -77,6 +78,11 @@ def default_environment() -> dict[str, str]:
     env.setdefault("REDIS_PORT", "6379")
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Shared secrets between our own servers (docs/security.md): random for each run
+    # unless set; servers started separately must be given the same values.
+    for name in ("ACTION_SERVER_TOKEN", "REMINDER_CHANNEL_SECRET"):
+        if not env.get(name):
+            env[name] = secrets.token_urlsafe(24)
     return env
 
 
@@ -138,12 +144,15 @@ def start_action_server(
 def rasa_command(
     model: Path,
     port: int,
-    auth_token: str | None = None,
     stock_rasa: bool = False,
     credentials: Path = PROJECT_ROOT / "credentials.yml",
+    host: str = "127.0.0.1",
 ) -> list[str]:
     """Our `rasa run` wrapper (callback_coach.rasa_server), or with `stock_rasa` the
-    plain `rasa run`, which the benchmark compares against."""
+    plain `rasa run`, which the benchmark compares against.
+
+    Neither gets Rasa's HTTP API from here: the wrapper switches it on itself when
+    RASA_ENABLE_API asks (callback_coach.http_api)."""
     runner = (
         [str(BIN / "rasa")] if stock_rasa else [sys.executable, "-m", "callback_coach.rasa_server"]
     )
@@ -157,13 +166,10 @@ def rasa_command(
         "--credentials",
         str(credentials),
         "--interface",
-        os.environ.get("RASA_HOST", "127.0.0.1"),
+        host,
         "--port",
         str(port),
     ]
-    if auth_token:
-        # "=": a token may start with "-", which would read as an option
-        command += ["--enable-api", f"--auth-token={auth_token}"]
     return command
 
 
@@ -172,14 +178,14 @@ def start_rasa_server(
     port: int,
     env: Mapping[str, str],
     log_path: Path,
-    auth_token: str | None = None,
     timeout: float = 180.0,
     stock_rasa: bool = False,
 ) -> Server:
     # Only the channels whose variables are set (Rasa stops at an unset one).
     credentials = log_path.parent / f"credentials-{port}.yml"
     channels = write_enabled_credentials(PROJECT_ROOT / "credentials.yml", credentials, env)
-    command = rasa_command(model, port, auth_token, stock_rasa, credentials)
+    host = env.get("RASA_HOST", "127.0.0.1")
+    command = rasa_command(model, port, stock_rasa, credentials, host)
     server = _spawn("Rasa server", command, env, log_path, f"http://127.0.0.1:{port}")
     # The REST channel's health route answers only once the model is loaded.
     wait_until_ready(server, "/webhooks/rest/", timeout)
@@ -197,10 +203,12 @@ def _main(argv: list[str] | None = None) -> int:
     rasa_port = int(env.get("RASA_PORT", "5005"))
     action_port = int(env.get("ACTION_PORT", "5055"))
     env.setdefault("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{action_port}/webhook")
-    # Reminders reach the user through Rasa's HTTP API, which is therefore on, bound to
-    # localhost and protected by this token (random for each run unless set).
-    env.setdefault("RASA_API_TOKEN", secrets.token_urlsafe(24))
     env.setdefault("RASA_URL", f"http://127.0.0.1:{rasa_port}")
+    try:
+        http_api.api_arguments(env)  # refuse an API without a token before starting anything
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
 
     # A hang-up or kill of the launcher must still stop both servers.
@@ -210,9 +218,7 @@ def _main(argv: list[str] | None = None) -> int:
     servers: list[Server] = []
     try:
         servers.append(start_action_server(action_port, env, LOG_DIR / "actions.log"))
-        rasa = start_rasa_server(
-            args.model, rasa_port, env, LOG_DIR / "rasa.log", auth_token=env["RASA_API_TOKEN"]
-        )
+        rasa = start_rasa_server(args.model, rasa_port, env, LOG_DIR / "rasa.log")
         servers.append(rasa)
         if args.mode == "serve":
             print(
@@ -233,7 +239,7 @@ def _main(argv: list[str] | None = None) -> int:
             "Type a number to pick a suggestion; /stop or Ctrl-C ends the chat.\n",
             flush=True,
         )
-        chat(rasa.url, sender, env["RASA_API_TOKEN"])
+        chat(rasa.url, sender, env["REMINDER_CHANNEL_SECRET"])
         return 0
     except KeyboardInterrupt:
         print()

@@ -11,6 +11,8 @@
 - spaCy's entity recogniser ran twice per message: once on the lower-cased text for
   the features (where nothing reads its result) and once on the cased text in our
   entity extractor. It now runs only on the cased text.
+- The dialogue history's states, which the rule policy rebuilt from every event of the
+  conversation several times per message (callback_coach/dialogue_history.py).
 
 The launcher, tests and benchmark run the server as
 
@@ -25,6 +27,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
+import sys
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError, exceptions, validators
@@ -35,7 +39,7 @@ from rasa.shared.core.events import Event
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from callback_coach import action_fallback, tracker_outage
+from callback_coach import action_fallback, dialogue_history, http_api, tracker_outage
 
 
 @functools.lru_cache(maxsize=1)
@@ -124,6 +128,7 @@ def doc_for_features(self: SpacyNLP, model: Language, text: str) -> Doc:
 
 
 def install() -> None:
+    dialogue_history.install()
     RemoteAction._validate_action_result = validate_action_result
     Event.resolve_by_type = staticmethod(resolve_event_class)
     SpacyNLP._doc_for_text = doc_for_features
@@ -135,7 +140,11 @@ def main() -> None:
     try:
         install()
     except ValueError as error:  # a bad setting, e.g. ACTION_TIMEOUT_SECONDS
-        raise SystemExit(f"error: {error}") from None
+        sys.exit(f"error: {error}")
+    try:  # Rasa's HTTP API only when asked for, and then only with a token
+        sys.argv = http_api.run_arguments(sys.argv, os.environ)
+    except ValueError as error:
+        sys.exit(f"error: {error}")
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -1,4 +1,8 @@
-"""Delivers due reminders through the Rasa server's trigger_intent API.
+"""Delivers due reminders through the Rasa server's internal reminders channel.
+
+The channel (callback_coach.channels.reminders) triggers the `reminder_due` intent as
+Rasa's trigger_intent API would, but needs only REMINDER_CHANNEL_SECRET, so Rasa's
+HTTP API can stay off.
 
 Runs inside the action server. Reminders live in the database, so they survive
 restarts: one that fell due while everything was down goes out on the first poll
@@ -11,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
-from urllib.parse import quote
 
 import aiohttp
 import sqlalchemy.exc
@@ -20,11 +23,11 @@ from actions.records import reminders
 from actions.records.database import session_scope
 from actions.records.reminders import Reminder
 from actions.settings import Settings
+from callback_coach.shared_secret import bearer_header
 
 logger = logging.getLogger(__name__)
 
-REMINDER_INTENT = "reminder_due"
-# Long enough for one trigger_intent call; a crashed scheduler's claims expire after it.
+# Long enough for one delivery; a crashed scheduler's claims expire after it.
 CLAIM_LEASE = timedelta(minutes=2)
 # When Rasa is down or refuses, try the reminder again after this long.
 RETRY_AFTER = timedelta(seconds=30)
@@ -33,10 +36,12 @@ REQUEST_TIMEOUT_SECONDS = 30
 
 class ReminderScheduler:
     def __init__(self, settings: Settings) -> None:
-        if not settings.rasa_api_token:
-            raise ValueError("reminders need RASA_API_TOKEN, the Rasa server's API token")
+        if not settings.reminder_channel_secret:
+            raise ValueError(
+                "reminders need REMINDER_CHANNEL_SECRET, the reminders channel's secret"
+            )
         self.settings = settings
-        self.token = settings.rasa_api_token
+        self.headers = bearer_header(settings.reminder_channel_secret)
 
     async def run_forever(self) -> None:
         logger.info(
@@ -85,15 +90,15 @@ class ReminderScheduler:
                 reminders.release(session, reminder.id, now + RETRY_AFTER)
 
     async def _trigger(self, http: aiohttp.ClientSession, reminder: Reminder) -> bool:
-        url = (
-            f"{self.settings.rasa_url}/conversations/"
-            f"{quote(reminder.sender_id, safe='')}/trigger_intent"
-        )
         try:
             async with http.post(
-                url,
-                params={"output_channel": reminder.channel, "token": self.token},
-                json={"name": REMINDER_INTENT, "entities": {"reminder_id": str(reminder.id)}},
+                f"{self.settings.rasa_url}/webhooks/reminders/deliver",
+                headers=self.headers,
+                json={
+                    "sender": reminder.sender_id,
+                    "reminder_id": reminder.id,
+                    "channel": reminder.channel,
+                },
             ) as response:
                 if response.status == 200:
                     logger.info("Reminder %d delivered on %s.", reminder.id, reminder.channel)

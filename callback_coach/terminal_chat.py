@@ -2,7 +2,8 @@
 
 Buttons are shown as numbers: type the number to pick one, or just type a message.
 Reminders that fall due while the chat is open are printed as they arrive (the REST
-channel cannot push them, so the client looks at the conversation every few seconds).
+channel cannot push them, so the client asks the Rasa server's reminders channel,
+with its shared secret, every few seconds).
 """
 
 from __future__ import annotations
@@ -62,21 +63,30 @@ def reminder_messages(
     return messages, newest
 
 
+def fetch_reminders(
+    session: requests.Session, rasa_url: str, sender: str, secret: str, after: float
+) -> tuple[list[dict[str, Any]], float]:
+    """Reminder turns newer than `after`, from the reminders channel (see its module)."""
+    response = session.get(
+        f"{rasa_url}/webhooks/reminders/delivered",
+        params={"sender": sender, "after": repr(after)},
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    body = response.json()
+    return list(body["messages"]), float(body["newest"])
+
+
 def watch_reminders(
-    rasa_url: str, sender: str, token: str, state: ChatState, stop: threading.Event
+    rasa_url: str, sender: str, secret: str, state: ChatState, stop: threading.Event
 ) -> None:
     seen = time.time()
     with requests.Session() as session:
         while not stop.wait(REMINDER_POLL_SECONDS):
             try:
-                response = session.get(
-                    f"{rasa_url}/conversations/{sender}/tracker",
-                    params={"token": token},
-                    timeout=10,
-                )
-                response.raise_for_status()
-                messages, seen = reminder_messages(response.json().get("events") or [], seen)
-            except (requests.RequestException, ValueError):
+                messages, seen = fetch_reminders(session, rasa_url, sender, secret, seen)
+            except (requests.RequestException, ValueError, KeyError, TypeError):
                 continue  # the server is busy or restarting: look again later
             if messages:
                 print()
@@ -84,13 +94,17 @@ def watch_reminders(
                 print("you> ", end="", flush=True)
 
 
-def chat(rasa_url: str, sender: str, api_token: str | None = None) -> None:
-    """Reads messages until /stop, Ctrl-D or Ctrl-C; a number picks a button."""
+def chat(rasa_url: str, sender: str, reminder_secret: str | None = None) -> None:
+    """Reads messages until /stop, Ctrl-D or Ctrl-C; a number picks a button.
+
+    With `reminder_secret` (REMINDER_CHANNEL_SECRET) reminders show up while chatting."""
     state = ChatState()
     stop = threading.Event()
-    if api_token:
+    if reminder_secret:
         threading.Thread(
-            target=watch_reminders, args=(rasa_url, sender, api_token, state, stop), daemon=True
+            target=watch_reminders,
+            args=(rasa_url, sender, reminder_secret, state, stop),
+            daemon=True,
         ).start()
     try:
         _converse(rasa_url, sender, state)

@@ -1,9 +1,14 @@
 """`make bench`: training time, model size, start-up time, memory and turn latency.
 
-Every figure is the median over several runs (the machine is shared and noisy); the
-raw runs are written to var/bench/latest.json.
+Load over REST with the custom action in the loop, 8-turn conversations at 1, 10 and
+50 at once (p50/p95/p99, turns/s, replies missing), against one replica (SQLite, as
+`make run`), one Rasa process with two Sanic workers, and two replicas with two action
+servers behind nginx on PostgreSQL and Redis (callback_coach.cluster); plus CPU per
+turn early and late in 50-turn conversations. Every figure is the median over several
+runs (the machine is shared and noisy); the raw runs are written to var/bench/latest.json.
 
-    .venv/bin/python -m scripts.bench [--runs 3] [--conversations 30] [--skip-training]
+    .venv/bin/python -m scripts.bench [--runs 3] [--conversations 30] [--levels 1,10,50]
+        [--skip-training] [--skip-replicas]
 """
 
 from __future__ import annotations
@@ -117,40 +122,83 @@ def measure_training(runs: int) -> list[float]:
     return times
 
 
-def conversation(url: str) -> list[float]:
+def conversation(url: str, turns: tuple[str, ...] = CONVERSATION) -> tuple[list[float], int]:
+    """One conversation over REST: the latency of each answered turn, and how many
+    turns got no reply (an error, a timeout or an empty answer)."""
     sender = f"bench-{uuid.uuid4().hex[:12]}"
-    latencies = []
+    latencies, missing = [], 0
     with requests.Session() as session:
-        for text in CONVERSATION:
+        for text in turns:
             started = time.perf_counter()
-            response = session.post(
-                f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
-            )
-            response.raise_for_status()
-            if not response.json():
-                raise RuntimeError(f"no reply to {text!r}")
-            latencies.append((time.perf_counter() - started) * 1000)
-    return latencies
+            try:
+                response = session.post(
+                    f"{url}/webhooks/rest/webhook",
+                    json={"sender": sender, "message": text},
+                    timeout=60,
+                )
+                answered = response.status_code == 200 and bool(response.json())
+            except (requests.RequestException, ValueError):
+                answered = False
+            if answered:
+                latencies.append((time.perf_counter() - started) * 1000)
+            else:
+                missing += 1
+    return latencies, missing
 
 
 def load(url: str, concurrency: int, conversations: int, *servers: Server) -> dict[str, float]:
-    """Turn latency and throughput; with servers given, also their CPU time per turn,
-    which the machine's other load disturbs far less than the clock."""
+    """Turn latency, throughput and replies missing; with servers given, also their CPU
+    time per turn, which the machine's other load disturbs far less than the clock."""
     cpu_before = [cpu_seconds(server.process.pid) for server in servers]
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         results = list(pool.map(lambda _: conversation(url), range(conversations)))
     elapsed = time.perf_counter() - started
-    latencies = [ms for result in results for ms in result]
+    latencies = [ms for answered, _ in results for ms in answered]
     figures = {
-        "p50_ms": statistics.median(latencies),
-        "p95_ms": percentile(latencies, 0.95),
+        "p50_ms": statistics.median(latencies) if latencies else float("nan"),
+        "p95_ms": percentile(latencies, 0.95) if latencies else float("nan"),
+        "p99_ms": percentile(latencies, 0.99) if latencies else float("nan"),
         "turns_per_s": len(latencies) / elapsed,
+        "missing": float(sum(missing for _, missing in results)),
     }
+    turns = max(1, len(latencies))
     for server, before in zip(servers, cpu_before, strict=True):
         used = cpu_seconds(server.process.pid) - before
-        figures[f"{server.name} cpu_ms_per_turn"] = 1000 * used / len(latencies)
+        figures[f"{server.name} cpu_ms_per_turn"] = 1000 * used / turns
     return figures
+
+
+LONG_TURNS = 50
+
+
+def cost_as_conversations_grow(rasa: Server, actions: Server, conversations: int = 3) -> dict:
+    """CPU time per turn (both servers) early and late in 50-turn conversations."""
+    windows: dict[str, list[float]] = {"turns 1-10": [], "turns 41-50": []}
+    for _ in range(conversations):
+        sender = f"bench-long-{uuid.uuid4().hex[:12]}"
+        per_turn = []
+        with requests.Session() as session:
+            for number in range(LONG_TURNS):
+                before = cpu_seconds(rasa.process.pid) + cpu_seconds(actions.process.pid)
+                session.post(
+                    f"{rasa.url}/webhooks/rest/webhook",
+                    json={"sender": sender, "message": CONVERSATION[1 + number % 6]},
+                    timeout=60,
+                ).raise_for_status()
+                after = cpu_seconds(rasa.process.pid) + cpu_seconds(actions.process.pid)
+                per_turn.append(1000 * (after - before))
+        windows["turns 1-10"].append(statistics.mean(per_turn[:10]))
+        windows["turns 41-50"].append(statistics.mean(per_turn[-10:]))
+    return {window: statistics.median(values) for window, values in windows.items()}
+
+
+def memory_mb(*servers: Server) -> dict[str, float]:
+    """Resident memory of the largest process of each server (a worker, or the server)."""
+    return {
+        f"{server.name} {index}": max(rss_per_process_mb(server.process.pid))
+        for index, server in enumerate(servers)
+    }
 
 
 def start_both(
@@ -179,11 +227,71 @@ def median_of(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
 
+def two_replica_runs(args: argparse.Namespace) -> list[dict[str, Any]] | str:
+    """The load levels through nginx in front of two Rasa replicas and two action
+    servers on PostgreSQL and Redis (callback_coach.cluster), or why they were left out."""
+    try:
+        from callback_coach.cluster import NGINX, start_cluster
+    except ImportError:
+        return "callback_coach.cluster is missing"
+    env = default_environment()
+    if not NGINX.exists() or not redis_reachable(env):
+        return f"needs {NGINX} and Redis at REDIS_HOST:REDIS_PORT"
+    import sqlalchemy as sa
+
+    admin_url = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    name = f"callback_coach_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    except sa.exc.SQLAlchemyError as error:
+        return f"no PostgreSQL at {admin_url} (BENCH_POSTGRES_URL): {error}"
+    url = str(sa.engine.make_url(admin_url).set(database=name))
+    runs = []
+    try:
+        for _ in range(args.runs):
+            workdir = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+            cluster = start_cluster(url, replicas=2, model=args.model, log_dir=workdir)
+            try:
+                load(cluster.nginx_url, 10, 10)  # every replica past its first turns
+                run: dict[str, Any] = {
+                    f"{level} at once": load(
+                        cluster.nginx_url, level, max(args.conversations, 2 * level)
+                    )
+                    for level in args.levels
+                }
+                run["memory"] = memory_mb(*cluster.rasa, *cluster.actions)
+                runs.append(run)
+            finally:
+                cluster.stop()
+                shutil.rmtree(workdir, ignore_errors=True)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    return runs
+
+
+def print_load(label: str, runs: list[dict[str, float]]) -> None:
+    print(
+        f"  {label:<34} p50 {median_of(runs, 'p50_ms'):6.1f}  p95 {median_of(runs, 'p95_ms'):6.1f}"
+        f"  p99 {median_of(runs, 'p99_ms'):6.1f} ms  {median_of(runs, 'turns_per_s'):5.1f} turns/s"
+        f"  missing {max(run['missing'] for run in runs):.0f}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--conversations", type=int, default=30)
+    parser.add_argument(
+        "--levels",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 10, 50],
+        help="concurrent conversations, e.g. 1,10,50",
+    )
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--skip-replicas", action="store_true")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     args = parser.parse_args()
 
@@ -192,14 +300,17 @@ def main() -> int:
         report["training_s"] = measure_training(args.runs)
     report["model_mb"] = args.model.stat().st_size / 1e6
 
-    starts, memory, single, ten = [], [], [], []
+    starts, memory, growth = [], [], []
+    levels: dict[int, list[dict[str, float]]] = {level: [] for level in args.levels}
     for _ in range(args.runs):
         workdir = Path(tempfile.mkdtemp(prefix="bench-"))
         actions, rasa, start_s = start_both(args.model, workdir)
         try:
             starts.append(start_s)
-            single.append(load(rasa.url, 1, args.conversations, rasa, actions))
-            ten.append(load(rasa.url, 10, args.conversations))
+            for level in args.levels:
+                conversations = max(args.conversations, 2 * level)
+                levels[level].append(load(rasa.url, level, conversations, rasa, actions))
+            growth.append(cost_as_conversations_grow(rasa, actions))
             memory.append(
                 {
                     "rasa_mb": max(rss_per_process_mb(rasa.process.pid)),
@@ -210,7 +321,8 @@ def main() -> int:
             rasa.stop()
             actions.stop()
             shutil.rmtree(workdir, ignore_errors=True)
-    report.update(start_s=starts, memory=memory, one_at_a_time=single, ten_at_once=ten)
+    report.update(start_s=starts, memory=memory, growth=growth)
+    report["one_replica"] = {f"{level} at once": runs for level, runs in levels.items()}
 
     two_workers = []
     if redis_reachable(default_environment()):
@@ -225,6 +337,8 @@ def main() -> int:
                 actions.stop()
                 shutil.rmtree(workdir, ignore_errors=True)
         report["ten_at_once_two_workers"] = two_workers
+    replicas = "left out (--skip-replicas)" if args.skip_replicas else two_replica_runs(args)
+    report["two_replicas"] = replicas
 
     out = PROJECT_ROOT / "var" / "bench" / "latest.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -237,21 +351,29 @@ def main() -> int:
     print(f"  server start to answer     {statistics.median(starts):8.1f} s")
     print(f"  Rasa server RSS, per proc. {median_of(memory, 'rasa_mb'):8.0f} MB")
     print(f"  action server RSS          {median_of(memory, 'actions_mb'):8.0f} MB")
+    first = levels[args.levels[0]]
     for server in ("Rasa server", "action server"):
-        cpu = median_of(single, f"{server} cpu_ms_per_turn")
+        cpu = median_of(first, f"{server} cpu_ms_per_turn")
         print(f"  {server + ' CPU per turn':<26} {cpu:8.1f} ms")
-    loads = [("1 at a time", single), ("10 at once", ten)]
+    early, late = median_of(growth, "turns 1-10"), median_of(growth, "turns 41-50")
+    print(
+        f"  CPU per turn, both servers, 50-turn talks: turns 1-10 {early:.1f}, 41-50 {late:.1f} ms"
+    )
+    print("  one replica (SQLite, the `make run` set-up)")
+    for level, runs in levels.items():
+        print_load(f"  {level} at once", runs)
     if two_workers:
-        loads.append(("10 at once, 2 workers + Redis locks", two_workers))
+        print_load("10 at once, 2 workers + Redis locks", two_workers)
     else:
         print("  (no Redis at REDIS_HOST:REDIS_PORT: the two-worker run was left out)")
-    for label, runs in loads:
-        p50, p95 = median_of(runs, "p50_ms"), median_of(runs, "p95_ms")
-        print(f"  {label}")
-        print(
-            f"      p50 {p50:6.1f} ms  p95 {p95:6.1f} ms"
-            f"  {median_of(runs, 'turns_per_s'):6.1f} turns/s"
-        )
+    if isinstance(replicas, str):
+        print(f"  two replicas: {replicas}")
+    else:
+        print("  two replicas + two action servers behind nginx (PostgreSQL, Redis)")
+        for level in args.levels:
+            print_load(f"  {level} at once", [run[f"{level} at once"] for run in replicas])
+        sizes = [size for run in replicas for size in run["memory"].values()]
+        print(f"    largest process RSS {max(sizes):.0f} MB")
     print(f"  raw runs: {out}")
     return 0
 

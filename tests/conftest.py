@@ -59,6 +59,9 @@ class Assistant:
     rasa: Server | None = None
     actions: Server | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Rasa's HTTP API (off by default): the tests read trackers through it, with the token.
+    api: bool = True
+    env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> None:
         action_port, rasa_port = free_port(), free_port()
@@ -66,14 +69,14 @@ class Assistant:
         env["DATABASE_URL"] = self.database_url
         env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{action_port}/webhook"
         env["RASA_URL"] = f"http://127.0.0.1:{rasa_port}"
-        env["RASA_API_TOKEN"] = self.token
+        env["RASA_ENABLE_API"] = "true" if self.api else "false"
+        env["RASA_API_TOKEN"] = self.token if self.api else ""
         env["COACH_REMINDER_POLL_SECONDS"] = "1"
         env.update(self.extra_env)
+        self.env = env
         self.actions = start_action_server(action_port, env, self.log_dir / "actions.log")
         try:
-            self.rasa = start_rasa_server(
-                self.model, rasa_port, env, self.log_dir / "rasa.log", auth_token=self.token
-            )
+            self.rasa = start_rasa_server(self.model, rasa_port, env, self.log_dir / "rasa.log")
         except BaseException:
             self.actions.stop()  # never leave a server behind when the other fails
             raise

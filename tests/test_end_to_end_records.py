@@ -1,7 +1,7 @@
 """Application memory, drafts, reminders and "forget me" through the real servers over HTTP.
 
 Reminders: the real scheduler (in the action server, polling every second here) calls
-the real Rasa server's trigger_intent; we see them arrive in the conversation's events.
+the real Rasa server's reminders channel; we see them arrive in the conversation's events.
 """
 
 from __future__ import annotations

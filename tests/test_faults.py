@@ -179,12 +179,15 @@ class SplitAssistant(Assistant):
     records_url: str = ""
     action_port: int = field(default_factory=free_port)
     rasa_port: int = field(default_factory=free_port)
+    # made once, so both servers (and every restart) share the same secrets
+    base_env: dict[str, str] = field(default_factory=default_environment)
 
     def environment(self, database_url: str) -> dict[str, str]:
-        env = default_environment()
+        env = dict(self.base_env)
         env["DATABASE_URL"] = database_url
         env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{self.action_port}/webhook"
         env["RASA_URL"] = f"http://127.0.0.1:{self.rasa_port}"
+        env["RASA_ENABLE_API"] = "true"  # the tests read trackers through it
         env["RASA_API_TOKEN"] = self.token
         env["COACH_REMINDER_POLL_SECONDS"] = "5"
         env["DATABASE_RETRY_SECONDS"] = "1"
@@ -201,7 +204,6 @@ class SplitAssistant(Assistant):
             self.rasa_port,
             self.environment(self.database_url),
             self.log_dir / "rasa.log",
-            auth_token=self.token,
         )
 
     def start(self) -> None:

@@ -19,7 +19,7 @@ async def test_a_reminder_stays_pending_while_rasa_is_down_and_is_retried_later(
     me = f"sched-{uuid.uuid4()}"
     now = datetime.now(timezone.utc)
     nobody_listens = f"http://127.0.0.1:{free_port()}"
-    config = replace(settings(), rasa_url=nobody_listens, rasa_api_token="secret")
+    config = replace(settings(), rasa_url=nobody_listens, reminder_channel_secret="s" * 24)
     with session_scope(config.database_url) as session:
         due = reminders.add(session, me, "rest", now - timedelta(minutes=1), now)
 
@@ -35,6 +35,6 @@ async def test_a_reminder_stays_pending_while_rasa_is_down_and_is_retried_later(
     assert due.id in [r.id for r in again]
 
 
-def test_the_scheduler_needs_the_api_token() -> None:
-    with pytest.raises(ValueError, match="RASA_API_TOKEN"):
-        ReminderScheduler(replace(settings(), rasa_api_token=None))
+def test_the_scheduler_needs_the_reminder_channel_secret() -> None:
+    with pytest.raises(ValueError, match="REMINDER_CHANNEL_SECRET"):
+        ReminderScheduler(replace(settings(), reminder_channel_secret=None))

@@ -1,0 +1,146 @@
+"""The dialogue history's states, worked out once per event instead of once per use.
+
+For each prediction Rasa's RulePolicy turns the whole conversation into a list of
+states by replaying every event into a fresh tracker (`Domain.states_for_tracker_history`),
+several times per prediction and two or three predictions per message; it also
+recomputes the list of applied events each time. A turn therefore cost more the longer
+the conversation: with 50 turns, a third more than at the start.
+
+Here both results are remembered per conversation and only the events added since are
+replayed. The remembered work is reused only while the events already replayed are
+the very same objects, in the same order, at the start of the tracker's applied events
+(a rewind, restart or a tracker loaded afresh starts over), so the states returned are
+exactly Rasa's; tests/test_dialogue_history.py checks that on generated conversations.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from rasa.shared.core.constants import PREVIOUS_ACTION
+from rasa.shared.core.domain import Domain, State, SubState
+from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.trackers import DialogueStateTracker
+
+ORIGINAL_STATES_FOR_TRACKER_HISTORY = Domain.states_for_tracker_history
+ORIGINAL_APPLIED_EVENTS = DialogueStateTracker.applied_events
+
+# Conversations whose replay is kept per variant of the question (a few per policy).
+MAX_REMEMBERED = 2000
+
+
+@dataclass
+class Replay:
+    """How far a conversation's history has been replayed, and what it gave."""
+
+    tracker: DialogueStateTracker
+    events: list[Event] = field(default_factory=list)
+    states: list[State] = field(default_factory=list)
+    last_ml_action_sub_state: SubState | None = None
+    turn_was_hidden: bool = False
+
+
+_replays: OrderedDict[tuple[Any, ...], Replay] = OrderedDict()
+
+
+def _copy(state: State) -> State:
+    # sub-state values are strings and tuples: two levels make the copy independent
+    return {name: dict(sub_state) for name, sub_state in state.items()}
+
+
+def _add_state(
+    domain: Domain,
+    replay: Replay,
+    prior: DialogueStateTracker,
+    hide_rule_turn: bool,
+    omit_unset_slots: bool,
+    ignore_rule_only_turns: bool,
+    rule_only_data: dict[str, Any] | None,
+    states: list[State],
+) -> None:
+    """The body of Rasa's loop in Domain.states_for_tracker_history, for one prior
+    tracker; the loop's variables live in `replay`."""
+    if ignore_rule_only_turns:
+        if not replay.turn_was_hidden:
+            replay.last_ml_action_sub_state = domain._get_prev_action_sub_state(prior)
+        if not prior.followup_action and prior.latest_action_name != prior.active_loop_name:
+            replay.turn_was_hidden = hide_rule_turn
+        if replay.turn_was_hidden:
+            return
+    state = domain.get_active_state(prior, omit_unset_slots=omit_unset_slots)
+    if ignore_rule_only_turns:
+        domain._remove_rule_only_features(state, rule_only_data)
+        if states:
+            domain._substitute_rule_only_user_input(state, states[-1])
+        if replay.last_ml_action_sub_state:
+            state[PREVIOUS_ACTION] = replay.last_ml_action_sub_state
+    # copied: its sub-states may be the replayed tracker's own dictionaries
+    states.append(_copy(domain._clean_state(state)))
+
+
+def states_for_tracker_history(
+    self: Domain,
+    tracker: DialogueStateTracker,
+    omit_unset_slots: bool = False,
+    ignore_rule_only_turns: bool = False,
+    rule_only_data: dict[str, Any] | None = None,
+) -> list[State]:
+    """Rasa's Domain.states_for_tracker_history, replaying only new events."""
+    # RulePolicy builds a new rule_only_data dictionary for each call: key on its content
+    rule_only_key = json.dumps(rule_only_data, sort_keys=True, default=str)
+    key = (id(self), tracker.sender_id, omit_unset_slots, ignore_rule_only_turns, rule_only_key)
+    applied = tracker.applied_events()
+    replay = _replays.get(key)
+    if (
+        replay is None
+        or len(replay.events) > len(applied)
+        or not all(map(operator.is_, replay.events, applied))
+    ):
+        replay = Replay(tracker.init_copy())
+    _replays[key] = replay
+    _replays.move_to_end(key)
+    while len(_replays) > MAX_REMEMBERED:
+        _replays.popitem(last=False)
+
+    arguments = (omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+    for event in applied[len(replay.events) :]:
+        if isinstance(event, ActionExecuted):
+            _add_state(
+                self, replay, replay.tracker, event.hide_rule_turn, *arguments, replay.states
+            )
+        replay.tracker.update(event)
+        replay.events.append(event)
+
+    # The state after the last event is not kept: later events may come before the
+    # next action and change it.
+    states = [_copy(state) for state in replay.states]
+    current = Replay(
+        replay.tracker,
+        last_ml_action_sub_state=replay.last_ml_action_sub_state,
+        turn_was_hidden=replay.turn_was_hidden,
+    )
+    _add_state(self, current, replay.tracker, False, *arguments, states)
+    return states
+
+
+def applied_events(self: DialogueStateTracker) -> list[Event]:
+    """Rasa's DialogueStateTracker.applied_events, remembered until an event is added."""
+    events = self.events
+    latest = events[-1] if events else None
+    remembered = getattr(self, "_coach_applied_events", None)
+    if remembered is not None:
+        for_events, length, last, result = remembered
+        if for_events is events and length == len(events) and last is latest:
+            return list(result)
+    result = ORIGINAL_APPLIED_EVENTS(self)
+    self._coach_applied_events = (events, len(events), latest, result)
+    return list(result)
+
+
+def install() -> None:
+    Domain.states_for_tracker_history = states_for_tracker_history
+    DialogueStateTracker.applied_events = applied_events
