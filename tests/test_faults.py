@@ -159,7 +159,10 @@ async def test_an_action_without_its_database_apologises(monkeypatch: pytest.Mon
 async def test_reminders_wait_quietly_for_the_database(caplog: pytest.LogCaptureFixture) -> None:
     unreachable = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
     config = replace(
-        settings(), database_url=unreachable, rasa_api_token="secret", reminder_poll_seconds=0.2
+        settings(),
+        database_url=unreachable,
+        reminder_channel_secret="secret",
+        reminder_poll_seconds=0.2,
     )
     with caplog.at_level(logging.WARNING), pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(ReminderScheduler(config).run_forever(), timeout=1)
