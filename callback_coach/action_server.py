@@ -2,9 +2,11 @@
 
 rasa-sdk's own entry point would start even with a broken knowledge file and fail
 on the first message; this one refuses to start and says which entry is wrong. It
-brings the records' database to the latest schema (Alembic), runs the reminder
-scheduler beside the actions, answers only requests carrying ACTION_SERVER_TOKEN
-(callback_coach.action_auth), and binds to localhost unless ACTION_SERVER_HOST says
+brings the records' database to the latest schema (Alembic; while the database is
+unreachable it starts anyway and retries, see callback_coach.records_outage), runs the
+reminder scheduler beside the actions, answers only requests carrying
+ACTION_SERVER_TOKEN (callback_coach.action_auth), and binds to localhost unless
+ACTION_SERVER_HOST says
 otherwise.
 """
 
@@ -15,7 +17,6 @@ import logging
 import os
 import sys
 
-import sqlalchemy.exc
 from rasa_sdk import utils
 from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
 from rasa_sdk.endpoint import create_app, create_argument_parser
@@ -23,9 +24,8 @@ from rasa_sdk.plugin import plugin_manager
 from sanic import Sanic
 
 from actions.knowledge import KnowledgeError
-from actions.records.database import migrate
 from actions.runtime import knowledge_cache, settings
-from callback_coach import action_guards
+from callback_coach import action_guards, records_outage
 from callback_coach.action_auth import require_action_token
 from callback_coach.reminder_scheduler import ReminderScheduler
 
@@ -52,17 +52,19 @@ def main(argv: list[str] | None = None) -> int:
         len(knowledge.situations),
     )
     try:
-        migrate(settings().database_url)
-    except sqlalchemy.exc.SQLAlchemyError as error:
-        print(f"error: cannot prepare the database (DATABASE_URL): {error}", file=sys.stderr)
+        migration_retry = records_outage.retry_seconds()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
 
+    records_outage.install()
     app = create_app(args.actions or "actions", cors_origins=args.cors, auto_reload=False)
     try:
         require_action_token(app, os.environ)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    records_outage.migrate_now_or_later(app, settings().database_url, migration_retry)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     action_guards.install(app)  # a malformed action call gets 400, not 500
     _schedule_reminders(app)

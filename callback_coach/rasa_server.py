@@ -21,9 +21,12 @@ The launcher, tests and benchmark run the server as
 
     python -m callback_coach.rasa_server run --model ... [any `rasa run` option]
 
-and plain `rasa run` still works, only slower per turn.
+and plain `rasa run` still works, only slower per turn and without the fault
+handling: a reply when the action server or the database is away
+(callback_coach.action_fallback, callback_coach.tracker_outage).
 
-It also makes Rasa's Redis lock store safe between replicas (callback_coach/lock_store.py).
+It also makes Rasa's Redis lock store safe between replicas (callback_coach/lock_store.py)
+and caps request sizes (callback_coach.guards).
 """
 
 from __future__ import annotations
@@ -42,7 +45,14 @@ from rasa.shared.core.events import Event
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from callback_coach import dialogue_history, graph_runner, http_api, lock_store
+from callback_coach import (
+    action_fallback,
+    dialogue_history,
+    graph_runner,
+    http_api,
+    lock_store,
+    tracker_outage,
+)
 from callback_coach.guards import install_request_limits
 from callback_coach.nlu import lean_spacy
 
@@ -141,10 +151,15 @@ def install() -> None:
     SpacyNLP._doc_for_text = doc_for_features
     lock_store.install()
     install_request_limits()
+    action_fallback.install()
+    tracker_outage.install()
 
 
 def main() -> None:
-    install()
+    try:
+        install()
+    except ValueError as error:  # a bad setting, e.g. ACTION_TIMEOUT_SECONDS
+        sys.exit(f"error: {error}")
     try:  # Rasa's HTTP API only when asked for, and then only with a token
         sys.argv = http_api.run_arguments(sys.argv, os.environ)
     except ValueError as error:

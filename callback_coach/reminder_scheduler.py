@@ -17,6 +17,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 import aiohttp
+import sqlalchemy.exc
 
 from actions.records import reminders
 from actions.records.database import session_scope
@@ -51,7 +52,12 @@ class ReminderScheduler:
         while True:
             try:
                 await self.deliver_due()
-            except Exception:  # a bad poll (database away…) must not end the scheduler
+            except sqlalchemy.exc.OperationalError as error:  # one line, not a traceback
+                logger.warning(
+                    "Reminders wait: the records database is unreachable (%s).",
+                    str(error).strip().splitlines()[0],
+                )
+            except Exception:  # a bad poll must not end the scheduler
                 logger.exception("Reminder delivery failed; trying again at the next poll.")
             await asyncio.sleep(self.settings.reminder_poll_seconds)
 

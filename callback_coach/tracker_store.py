@@ -12,24 +12,34 @@ trackers it saved in memory and, per message, only checks that the database stil
 holds exactly what it wrote (one indexed query: the conversation's last event id and
 event count). Anything else — another replica or worker wrote, a turn failed before
 saving, a new session began, the user was forgotten — falls back to Rasa's own loading.
+
+It also lives with a database that is away: Rasa's store gives up on its table when
+the database is down at start (and never creates it later), and keeps pooled
+connections that died with the server. This one starts anyway with a clear log line,
+creates the table on the first use that reaches the database, and checks a pooled
+connection before using it (callback_coach.tracker_outage answers the user meanwhile).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
 import os
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+import sqlalchemy.exc
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import ActionExecuted, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from callback_coach.sqlite_tuning import is_sqlite_file, pooled_options, tune_sqlite
 
@@ -37,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 # actions.privacy.DELETE_ACTION; not imported, so the Rasa server needs no action code.
 DELETE_ACTION = "action_delete_my_data"
+# Without it a connection attempt to a silent host blocks the server for minutes.
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def asked_to_forget(tracker: DialogueStateTracker) -> bool:
@@ -62,7 +74,7 @@ class StoredState:
 
 class ForgetfulSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # logs and carries on when the database is down
         rasas_engine: Engine = self.engine  # type: ignore[has-type]
         url = rasas_engine.url
         if is_sqlite_file(url):
@@ -71,10 +83,46 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
             tune_sqlite(pooled)
             self.engine = pooled
             self.sessionmaker = sa.orm.sessionmaker(bind=pooled)
+        else:
+            self._reconnecting_engine(rasas_engine)
         self._cache_size = int(
             os.environ.get("COACH_CACHED_TRACKERS", str(DEFAULT_CACHED_TRACKERS))
         )
         self._stored: OrderedDict[str, StoredState] = OrderedDict()
+        self._table_ready = False
+        try:
+            self._ensure_table()
+        except sqlalchemy.exc.SQLAlchemyError as error:
+            logger.error(
+                "The conversation database is unreachable at start (%s): the server "
+                "starts anyway, apologises to users, and tries again with every message.",
+                str(error).strip().splitlines()[0],
+            )
+
+    def _reconnecting_engine(self, rasas_engine: Engine) -> None:
+        """Rasa's engine plus a liveness check of pooled connections (a server that
+        restarted leaves dead ones) and a connect timeout."""
+        url = rasas_engine.url
+        if url.get_backend_name() == "sqlite":
+            return  # a file has no connection to lose
+        options: dict[str, Any] = create_engine_kwargs(url)
+        if url.get_driver_name() == "psycopg2":
+            connect_args = options.setdefault("connect_args", {})
+            connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+        rasas_engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **options)
+        self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+
+    def _ensure_table(self) -> None:
+        if not self._table_ready:
+            self.Base.metadata.create_all(self.engine)
+            self._table_ready = True
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        self._ensure_table()
+        with super().session_scope() as session:
+            yield session
 
     def _stored_position(self, session: Any, sender_id: str) -> tuple[int, int]:
         last_id, count = (
