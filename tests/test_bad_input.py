@@ -513,7 +513,12 @@ def post_action(
     return requests.post(
         f"{assistant.actions.url}/webhook",
         data=body,
-        headers={"Content-Type": "application/json", **(headers or {})},
+        headers={
+            "Content-Type": "application/json",
+            # what Rasa sends (docs/security.md); without it every call gets 401
+            "Authorization": f"Bearer {assistant.env['ACTION_SERVER_TOKEN']}",
+            **(headers or {}),
+        },
         timeout=30,
     )
 

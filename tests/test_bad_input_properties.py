@@ -42,8 +42,20 @@ plausible_senders = st.text(
 senders = plausible_senders | st.text(st.characters(blacklist_categories=()), max_size=40)
 
 
-def post(url: str, body: bytes, content_type: str = "application/json") -> requests.Response:
-    return requests.post(url, data=body, headers={"Content-Type": content_type}, timeout=60)
+def post(
+    url: str,
+    body: bytes,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> requests.Response:
+    return requests.post(
+        url, data=body, headers={"Content-Type": content_type, **(headers or {})}, timeout=60
+    )
+
+
+def action_auth(assistant: Assistant) -> dict[str, str]:
+    """What Rasa sends the action server (docs/security.md): calls without it get 401."""
+    return {"Authorization": f"Bearer {assistant.env['ACTION_SERVER_TOKEN']}"}
 
 
 def rest(assistant: Assistant) -> str:
@@ -103,7 +115,7 @@ def test_every_well_formed_message_gets_an_answer(
 @FAST
 @given(body=json_values)
 def test_any_json_to_the_action_server_gets_no_5xx(assistant: Assistant, body: Any) -> None:
-    answer = post(action_webhook(assistant), dumps(body))
+    answer = post(action_webhook(assistant), dumps(body), headers=action_auth(assistant))
     assert answer.status_code in CLIENT_ERRORS
     assert "Traceback" not in answer.text
 
@@ -146,6 +158,6 @@ action_calls = st.fixed_dictionaries(
 def test_an_action_call_in_rasas_shape_with_any_text_gets_no_5xx(
     assistant: Assistant, call: dict[str, Any]
 ) -> None:
-    answer = post(action_webhook(assistant), dumps(call))
+    answer = post(action_webhook(assistant), dumps(call), headers=action_auth(assistant))
     assert answer.status_code == 200, answer.text[:500]
     assert isinstance(answer.json()["responses"], list)

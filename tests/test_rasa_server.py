@@ -64,14 +64,29 @@ def test_install_replaces_the_check(action: RemoteAction, monkeypatch: pytest.Mo
 
     # every patch install() makes is undone after this test
     monkeypatch.setattr(RemoteAction, "_validate_action_result", ORIGINAL_CHECK)
+    import rasa.core.lock_store
+    import rasa.core.processor
+    import rasa.core.run
+    from rasa.core.agent import Agent
+    from rasa.core.processor import MessageProcessor
+
     for owner, name in (
         (Event, "resolve_by_type"),
         (SpacyNLP, "_doc_for_text"),
         (SpacyNLP, "load_model"),
         (Domain, "states_for_tracker_history"),
         (DialogueStateTracker, "applied_events"),
+        (RemoteAction, "run"),
+        (MessageProcessor, "handle_message"),
+        (Agent, "_create_tracker_store"),
     ):
         monkeypatch.setattr(owner, name, owner.__dict__[name])
+    for module, name in (
+        (rasa.core.lock_store, "RedisLockStore"),
+        (rasa.core.run, "configure_app"),
+        (rasa.core.processor, "DaskGraphRunner"),
+    ):
+        monkeypatch.setattr(module, name, getattr(module, name))
     rasa_server.install()
     assert RemoteAction._validate_action_result is rasa_server.validate_action_result
     with pytest.raises(ValidationError):
