@@ -395,7 +395,7 @@ def _main(argv: list[str] | None = None) -> int:
                 else "Rasa's HTTP API: off (RASA_ENABLE_API=true and RASA_API_TOKEN turn it on)\n"
             )
             + f"Actions:   {', '.join(cluster.action_urls)}\n"
-            f"Internal:  {cluster.internal_url} (actions at /webhook, Rasa's API elsewhere)\n"
+            f"Internal:  {cluster.internal_url} (actions at /webhook, replicas elsewhere)\n"
             f"Logs:      {LOG_DIR / 'cluster'}\n"
             "Ctrl-C stops everything.",
             flush=True,
