@@ -8,7 +8,7 @@ turn early and late in 50-turn conversations. Every figure is the median over se
 runs (the machine is shared and noisy); the raw runs are written to var/bench/latest.json.
 
     .venv/bin/python -m scripts.bench [--runs 3] [--conversations 30] [--levels 1,10,50]
-        [--skip-training] [--skip-replicas]
+        [--skip-training | --training-runs N] [--skip-replicas]
 """
 
 from __future__ import annotations
@@ -299,13 +299,14 @@ def main() -> int:
         help="concurrent conversations, e.g. 1,10,50",
     )
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--training-runs", type=int, help="cold trainings (default: --runs)")
     parser.add_argument("--skip-replicas", action="store_true")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     args = parser.parse_args()
 
     report: dict[str, Any] = {"runs": args.runs, "conversation_turns": len(CONVERSATION)}
     if not args.skip_training:
-        report["training_s"] = measure_training(args.runs)
+        report["training_s"] = measure_training(args.training_runs or args.runs)
     report["model_mb"] = args.model.stat().st_size / 1e6
 
     starts, memory, growth = [], [], []
