@@ -28,13 +28,16 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from rasa.core.channels.channel import UserMessage
-from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+if TYPE_CHECKING:
+    # Rasa only for types here: the action server imports this module too and should
+    # not load Rasa (~70 MB) for it.
+    from rasa.core.channels.channel import UserMessage
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +251,7 @@ def message_guard() -> MessageGuard:
     return MessageGuard(GuardSettings.from_env())
 
 
-Handler = Callable[[UserMessage], Awaitable[Any]]
+Handler = Callable[["UserMessage"], Awaitable[Any]]
 
 
 class GuardedHandler:
@@ -290,6 +293,8 @@ class GuardedHandler:
         agent = getattr(self.app.ctx, "agent", None) if self.app else None
         if agent is None or agent.domain is None or message.output_channel is None:
             return  # no model loaded yet: Rasa could not have answered either
+        from rasa.shared.core.trackers import DialogueStateTracker
+
         tracker = DialogueStateTracker(message.sender_id, agent.domain.slots)
         rendered = await agent.nlg.generate(response_name, tracker, message.output_channel.name())
         if rendered:
