@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +17,15 @@ from actions.timeline import PROMISE_WORDS, parse_past_date
 
 # A date this close after "I emailed them" is when they emailed.
 FOLLOW_UP_DATE_WITHIN_CHARS = 40
+
+# spaCy sometimes reads a time right after a company as part of its name ("Acme Corp
+# 9 days ago" as one ORG); such a tail is split off and read as the date it is.
+TRAILING_TIME = re.compile(
+    r"\s+((?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"a few|a couple of|several)\s+(?:business\s+|working\s+)?(?:days?|weeks?|months?)\s+ago"
+    r"|yesterday|last\s+(?:week|month|monday|tuesday|wednesday|thursday|friday|saturday|sunday))$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,22 @@ def message_time(tracker: Tracker, timezone: ZoneInfo) -> datetime:
 
 def _values(entities: Iterable[dict[str, Any]], name: str) -> list[dict[str, Any]]:
     return [e for e in entities if e.get("entity") == name and str(e.get("value", "")).strip()]
+
+
+def _split_time_from_companies(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Companies without a time stuck to their end; the time becomes a DATE entity."""
+    result = []
+    for entity in entities:
+        value = str(entity.get("value", ""))
+        tail = TRAILING_TIME.search(value) if entity.get("entity") == "ORG" else None
+        if tail is None or not value[: tail.start()].strip():
+            result.append(entity)
+            continue
+        start = entity.get("start")
+        date_start = start + tail.start(1) if isinstance(start, int) else None
+        result.append({**entity, "value": value[: tail.start()].strip()})
+        result.append({"entity": "DATE", "value": tail.group(1), "start": date_start})
+    return result
 
 
 def _promise_word(text: str, entity: dict[str, Any]) -> str | None:
@@ -74,7 +100,7 @@ def extract_details(
     tried as a date if no DATE entity was found.
     """
     text = str(latest_message.get("text") or "")
-    entities = latest_message.get("entities") or []
+    entities = _split_time_from_companies(list(latest_message.get("entities") or []))
     ignored = {name.lower() for name in not_company_names}
 
     company = next(

@@ -107,6 +107,17 @@ async def test_next_step_of_each_situation(situation: str, step: str) -> None:
     assert slots_of(events)["next_step"] == step
 
 
+async def test_a_time_that_spacy_reads_into_the_company_name_is_the_interview_date() -> None:
+    # en_core_web_md tags "Acme Corp 9 days ago" as one ORG in this sentence
+    text = "I interviewed at Acme Corp 9 days ago and heard nothing"
+    tracker = make_tracker(text, "no_callback", [entity("ORG", "Acme Corp 9 days ago", text)])
+    events, _ = await run_coach(tracker)
+    slots = slots_of(events)
+    assert slots["company"] == "Acme Corp"
+    assert slots["days_since_interview"] == 9.0
+    assert slots["next_step"] == "follow_up"
+
+
 async def test_no_callback_recent_interview_means_wait_with_a_date() -> None:
     text = "I interviewed at Acme with Sarah Jones 2 days ago for the data analyst job and nothing"
     tracker = make_tracker(
