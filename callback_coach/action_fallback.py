@@ -34,6 +34,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecutionRejected, Event, FollowupAction
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from callback_coach.fault_reporting import first_line, seconds_setting
+
 logger = logging.getLogger(__name__)
 
 FALLBACK_RESPONSE = "utter_action_unavailable"
@@ -50,14 +52,7 @@ RemoteRun = Callable[
 
 
 def action_timeout(environ: Mapping[str, str] = os.environ) -> float:
-    raw = environ.get(TIMEOUT_VARIABLE, str(DEFAULT_TIMEOUT_SECONDS))
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds <= 300:
-        raise ValueError(f"{TIMEOUT_VARIABLE}={raw!r} must be a number of seconds, 0-300")
-    return seconds
+    return seconds_setting(environ, TIMEOUT_VARIABLE, DEFAULT_TIMEOUT_SECONDS, 300)
 
 
 def never_reached_server(error: BaseException) -> bool:
@@ -74,8 +69,7 @@ def never_reached_server(error: BaseException) -> bool:
 
 
 def describe(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}"
+    return f"{type(error).__name__}: {first_line(error)}"
 
 
 async def fallback_events(

@@ -25,6 +25,7 @@ from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic
 
 from actions.records.database import migrate
+from callback_coach.fault_reporting import first_line, seconds_setting
 
 logger = logging.getLogger(__name__)
 
@@ -36,19 +37,7 @@ RunAction = Callable[[ActionExecutor, Any], Awaitable[Any]]
 
 
 def retry_seconds(environ: Mapping[str, str] = os.environ) -> float:
-    raw = environ.get(RETRY_VARIABLE, str(DEFAULT_RETRY_SECONDS))
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds <= 3600:
-        raise ValueError(f"{RETRY_VARIABLE}={raw!r} must be a number of seconds, 0-3600")
-    return seconds
-
-
-def first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
+    return seconds_setting(environ, RETRY_VARIABLE, DEFAULT_RETRY_SECONDS, 3600)
 
 
 def migrate_now_or_later(app: Sanic, url: str, every: float) -> bool:

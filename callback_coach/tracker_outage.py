@@ -28,6 +28,8 @@ from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, 
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from callback_coach.fault_reporting import first_line
+
 logger = logging.getLogger(__name__)
 
 APOLOGY_RESPONSE = "utter_notes_unavailable"
@@ -40,11 +42,6 @@ def unreachable(error: sqlalchemy.exc.SQLAlchemyError) -> bool:
     return isinstance(
         error, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
     ) or bool(getattr(error, "connection_invalidated", False))
-
-
-def first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()  # SQLAlchemy's text names the driver's error
-    return lines[0] if lines else type(error).__name__
 
 
 async def apologise(processor: MessageProcessor, message: UserMessage) -> Any:
