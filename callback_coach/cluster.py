@@ -45,6 +45,7 @@ from callback_coach.launcher import (
     _spawn,
     default_environment,
     free_port,
+    raise_interrupt,
     start_action_server,
     start_rasa_server,
 )
@@ -372,7 +373,7 @@ def _main(argv: list[str] | None = None) -> int:
     )
     # Also SIGINT: a shell that starts the demo in the background would leave it ignored.
     for stop_signal in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
-        signal.signal(stop_signal, _raise_interrupt)
+        signal.signal(stop_signal, raise_interrupt)
     cluster: Cluster | None = None
     token = os.environ.get("RASA_API_TOKEN")
     enable_api = os.environ.get("RASA_ENABLE_API", "").lower() == "true"
@@ -415,10 +416,6 @@ def _main(argv: list[str] | None = None) -> int:
     finally:
         if cluster is not None:
             cluster.stop()
-
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -212,8 +212,8 @@ def _main(argv: list[str] | None = None) -> int:
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
 
     # A hang-up or kill of the launcher must still stop both servers.
-    signal.signal(signal.SIGHUP, _raise_interrupt)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGHUP, raise_interrupt)
+    signal.signal(signal.SIGTERM, raise_interrupt)
     print("Starting Callback Coach… (about half a minute)", flush=True)
     servers: list[Server] = []
     try:
@@ -252,7 +252,7 @@ def _main(argv: list[str] | None = None) -> int:
             server.stop()
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
+def raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 

@@ -20,6 +20,7 @@ from callback_coach.launcher import (
     start_action_server,
     start_rasa_server,
 )
+from tests.fake_apis import FakeApis
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -39,6 +40,15 @@ def records_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         os.environ["DATABASE_URL"] = before
     settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def fakes() -> Iterator[FakeApis]:
+    """Slack's and Telegram's APIs, faked on loopback, for one test module's servers."""
+    apis = FakeApis()
+    apis.start()
+    yield apis
+    apis.stop()
 
 
 @pytest.fixture(scope="session")

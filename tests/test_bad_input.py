@@ -52,14 +52,6 @@ SLOW_DOWN = RESPONSES["utter_slow_down"][0]["text"]
 
 
 @pytest.fixture(scope="module")
-def fakes() -> Iterator[FakeApis]:
-    apis = FakeApis()
-    apis.start()
-    yield apis
-    apis.stop()
-
-
-@pytest.fixture(scope="module")
 def guarded(
     model_path: Path, fakes: FakeApis, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Assistant]:

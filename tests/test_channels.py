@@ -27,14 +27,6 @@ TELEGRAM_TOKEN = "123456:telegram-test-token"
 
 
 @pytest.fixture(scope="module")
-def fakes() -> Iterator[FakeApis]:
-    apis = FakeApis()
-    apis.start()
-    yield apis
-    apis.stop()
-
-
-@pytest.fixture(scope="module")
 def channels(
     model_path: Path, fakes: FakeApis, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Assistant]:

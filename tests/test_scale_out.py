@@ -114,14 +114,6 @@ def redis_server() -> tuple[str, int]:
 
 
 @pytest.fixture(scope="module")
-def fakes() -> Iterator[FakeApis]:
-    apis = FakeApis()
-    apis.start()
-    yield apis
-    apis.stop()
-
-
-@pytest.fixture(scope="module")
 def cluster(
     model_path: Path,
     postgres_url: str,
