@@ -34,6 +34,8 @@ DATE_DEPENDENT_SITUATIONS = frozenset({"no_callback", "ask_contact_recruiter"})
 REMINDER_STEPS = frozenset({"wait", "check_back", "follow_up_again"})
 # Slack shows at most five buttons under a message.
 MAX_BUTTONS = 5
+# Per situation, how many times its reassurance, reasons and guidance were shown.
+COACHED_SLOT = "times_coached"
 
 
 def _rotate(items: list[Any], turn: int, count: int) -> list[Any]:
@@ -44,13 +46,17 @@ def _rotate(items: list[Any], turn: int, count: int) -> list[Any]:
 
 
 def _times_coached(tracker: Tracker, situation: str) -> int:
-    return sum(
-        1
-        for event in tracker.events
-        if event.get("event") == "slot"
-        and event.get("name") == "situation"
-        and event.get("value") == situation
-    )
+    """How often this conversation was coached on the situation (kept in a slot, not
+    counted from the history: the action server is sent only the latest turns)."""
+    counts = tracker.get_slot(COACHED_SLOT)
+    times = counts.get(situation) if isinstance(counts, dict) else None
+    return times if isinstance(times, int) and times > 0 else 0
+
+
+def _coached_once_more(tracker: Tracker, situation: str) -> SlotSet:
+    counts = tracker.get_slot(COACHED_SLOT)
+    known = dict(counts) if isinstance(counts, dict) else {}
+    return SlotSet(COACHED_SLOT, {**known, situation: _times_coached(tracker, situation) + 1})
 
 
 def _stored_date(value: Any) -> date | None:
@@ -165,6 +171,7 @@ class ActionCoach(Action):
                 shown = self._coach(
                     dispatcher, knowledge, situation, _times_coached(tracker, situation)
                 )
+                events.append(_coached_once_more(tracker, situation))
             fact_ids = [fact for item in shown for fact in item.facts]
             fact_ids += knowledge.timing.facts_for(step.rules)
             newly_recorded = False

@@ -16,6 +16,8 @@
 - The graph runs in plain order rather than through dask (callback_coach/graph_runner.py).
 - The dialogue history's states, which the rule policy rebuilt from every event of the
   conversation several times per message (callback_coach/dialogue_history.py).
+- Custom actions are sent the conversation's latest turns, not every event of it
+  (callback_coach/action_payload.py).
 
 The launcher, tests and benchmark run the server as
 
@@ -47,6 +49,7 @@ from spacy.tokens import Doc
 
 from callback_coach import (
     action_fallback,
+    action_payload,
     dialogue_history,
     graph_runner,
     http_api,
@@ -152,6 +155,7 @@ def install() -> None:
     lock_store.install()
     install_request_limits()
     action_fallback.install()
+    action_payload.install()
     tracker_outage.install()
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.coaching import ActionCoach
@@ -218,12 +217,37 @@ async def test_a_date_without_a_situation_asks_what_happened(knowledge: Knowledg
 
 async def test_the_same_situation_twice_gets_a_different_reply() -> None:
     first_events, first = await run_coach(make_tracker("no word from them", "no_callback"))
-    history = [SlotSet(e["name"], e["value"]) for e in first_events if e.get("event") == "slot"]
+    # Rasa applies the returned slots; the action server is sent only recent events.
     _, second = await run_coach(
-        make_tracker("still nothing from them", "no_callback", history=history)
+        make_tracker("still nothing from them", "no_callback", slots=slots_of(first_events))
     )
     assert first[0]["text"] != second[0]["text"]
     assert first[1]["text"] != second[1]["text"]
+
+
+async def test_how_often_a_situation_was_coached_is_kept_in_a_slot_per_situation(
+    knowledge: Knowledge,
+) -> None:
+    slots: dict[str, Any] = {}
+    openings = []
+    for situation in ("no_callback", "no_callback", "rejected", "no_callback"):
+        events, messages = await run_coach(make_tracker("it happened", situation, slots=slots))
+        slots.update(slots_of(events))
+        openings.append(messages[0]["text"])
+    assert slots["times_coached"] == {"no_callback": 3, "rejected": 1}
+    reassurance = knowledge.situations["no_callback"].reassurance
+    # the third no_callback reply starts two places further along than the first
+    assert reassurance.index(openings[3]) == (reassurance.index(openings[0]) + 2) % len(reassurance)
+
+
+async def test_a_turn_that_does_not_coach_leaves_the_count_alone() -> None:
+    tracker = make_tracker(
+        "it was on 16 November",
+        "inform",
+        slots={"situation": "no_callback", "times_coached": {"no_callback": 2}},
+    )
+    events, _ = await run_coach(tracker)
+    assert "times_coached" not in slots_of(events)
 
 
 async def test_details_from_earlier_turns_are_kept() -> None:

@@ -126,6 +126,10 @@ def endpoint_problems(values: dict[str, Any], reference: dict[str, Any]) -> list
         problems.append(f"action endpoint headers {action.get('headers')!r}")
     if action.get("url") != reference["action_endpoint"]["url"]:
         problems.append(f"action endpoint url {action.get('url')!r}")
+    if action.get("enable_selective_domain") != reference["action_endpoint"].get(
+        "enable_selective_domain"
+    ):
+        problems.append("action endpoint sends the domain differently from endpoints.yml")
     return problems
 
 
@@ -324,6 +328,14 @@ def test_the_endpoint_check_catches_mistakes(
         "headers"
     ]
     assert endpoint_problems(no_header, endpoints_yml) == ["action endpoint headers None"]
+
+    whole_domain = copy.deepcopy(rasa_values)
+    del whole_domain["applicationSettings"]["endpoints"]["additionalEndpoints"]["action_endpoint"][
+        "enable_selective_domain"
+    ]
+    assert endpoint_problems(whole_domain, endpoints_yml) == [
+        "action endpoint sends the domain differently from endpoints.yml"
+    ]
 
     charts_own_too = copy.deepcopy(rasa_values)
     charts_own_too["rasa-action-server"] = {"install": True}

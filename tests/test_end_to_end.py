@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import datetime, timezone
 
@@ -124,3 +125,24 @@ def test_the_follow_up_ladder_over_several_turns(assistant: Assistant) -> None:
     assert slots["follow_ups_done"] == 2.0
     assert slots["next_step"] == "move_on"
     assert "applications" in texts(replies)  # both move_on texts point to other applications
+
+
+def test_a_long_conversation_keeps_its_history_where_it_is_needed(assistant: Assistant) -> None:
+    """Actions are sent only the latest turns (callback_coach.action_payload), yet the
+    coaching keeps varying and "what do you know about me" counts the whole talk."""
+    sender = new_sender()
+    openings = [assistant.say(sender, "/no_callback")[0]["text"] for _ in range(12)]
+    # the reassurance rotates through the knowledge file's list turn after turn
+    assert all(first != second for first, second in itertools.pairwise(openings))
+
+    shown = texts(assistant.say(sender, "what do you know about me?"))
+    events = assistant.tracker(sender)["events"]
+    asked = next(
+        index
+        for index, event in enumerate(events)
+        if event["event"] == "action" and event["name"] == "action_show_my_data"
+    )
+    started = next(i for i, event in enumerate(events) if event["event"] == "session_started")
+    # the action saw every event of the session before its own (Rasa's tracker begins
+    # at the session_started event)
+    assert f"{asked - started} stored events" in shown, shown
