@@ -16,6 +16,8 @@
 - The graph runs in plain order rather than through dask (callback_coach/graph_runner.py).
 - The dialogue history's states, which the rule policy rebuilt from every event of the
   conversation several times per message (callback_coach/dialogue_history.py).
+- The rule policy's debug text of every state, written for each prediction even with
+  the debug log off.
 - Custom actions are sent the conversation's latest turns, not every event of it
   (callback_coach/action_payload.py).
 
@@ -35,12 +37,14 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
 import os
 import sys
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError, exceptions, validators
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
@@ -145,12 +149,27 @@ def doc_for_features(self: SpacyNLP, model: Language, text: str) -> Doc:
     return model(self._preprocess_text(text), disable=["ner"])
 
 
+ORIGINAL_FORMAT_TRACKER_STATES = RulePolicy.format_tracker_states
+# Rasa's structlog drops a debug entry when this stdlib logger would (filter_by_level).
+RULE_POLICY_LOG = logging.getLogger(RulePolicy.__module__)
+
+
+def format_states_for_debug_log(states: list[dict[str, Any]]) -> str:
+    """Rasa's text of the dialogue states for its debug log, written only when the
+    debug log is on: the rule policy wrote it out, one line per state of the whole
+    conversation, for every prediction."""
+    if RULE_POLICY_LOG.isEnabledFor(logging.DEBUG):
+        return ORIGINAL_FORMAT_TRACKER_STATES(states)
+    return ""
+
+
 def install() -> None:
     dialogue_history.install()
     graph_runner.install()
     lean_spacy.install()
     RemoteAction._validate_action_result = validate_action_result
     Event.resolve_by_type = staticmethod(resolve_event_class)
+    RulePolicy.format_tracker_states = staticmethod(format_states_for_debug_log)
     SpacyNLP._doc_for_text = doc_for_features
     lock_store.install()
     install_request_limits()

@@ -51,10 +51,12 @@ DELETE_ACTION = "action_delete_my_data"
 CONNECT_TIMEOUT_SECONDS = 5
 
 
-def asked_to_forget(tracker: DialogueStateTracker) -> bool:
+def asked_to_forget(tracker: DialogueStateTracker, from_event: int = 0) -> bool:
+    """Whether the delete action ran in the tracker's events from `from_event` on."""
+    newest_first = reversed(tracker.events)
     return any(
         isinstance(event, ActionExecuted) and event.action_name == DELETE_ACTION
-        for event in tracker.events
+        for event in itertools.islice(newest_first, len(tracker.events) - from_event)
     )
 
 
@@ -171,8 +173,17 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
                 return state.tracker
         return await super().retrieve(sender_id)
 
+    def _unsaved_from(self, tracker: DialogueStateTracker) -> int:
+        """Where the events this process has not saved yet begin (0 when not known).
+        A deletion erases the conversation and forgets it here, so one that happened
+        before that point is never missed."""
+        state = self._stored.get(tracker.sender_id)
+        if state is not None and state.tracker is tracker and tracker.events.maxlen is None:
+            return min(state.saved_events, len(tracker.events))
+        return 0
+
     async def save(self, tracker: DialogueStateTracker) -> None:
-        if not asked_to_forget(tracker):
+        if not asked_to_forget(tracker, self._unsaved_from(tracker)):
             await self._save_events(tracker)
             return
         self._stored.pop(tracker.sender_id, None)

@@ -3,6 +3,8 @@ Rasa's own check does, with the same message."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -173,3 +175,34 @@ def test_an_unknown_event_type_is_refused_or_defaulted_as_rasa_does() -> None:
     with pytest.raises(ValueError, match="Unknown event name"):
         rasa_server.resolve_event_class("no_such_event")
     assert rasa_server.resolve_event_class("no_such_event", SlotSet) is SlotSet
+
+
+STATES: list[dict[str, Any]] = [
+    {},
+    {"user": {"intent": "greet"}, "prev_action": {"action_name": "action_listen"}},
+    {"prev_action": {"action_name": "utter_greet"}, "slots": {"company": (1.0,)}},
+]
+
+
+@pytest.fixture()
+def rule_policy_log() -> Iterator[logging.Logger]:
+    log = rasa_server.RULE_POLICY_LOG
+    level = log.level
+    yield log
+    log.setLevel(level)  # setLevel, unlike assigning the level, clears the logger's cache
+
+
+def test_the_rule_policys_state_text_is_rasas_when_the_debug_log_is_on(
+    rule_policy_log: logging.Logger,
+) -> None:
+    rule_policy_log.setLevel(logging.DEBUG)
+    text = rasa_server.format_states_for_debug_log(STATES)
+    assert text == rasa_server.ORIGINAL_FORMAT_TRACKER_STATES(STATES)
+    assert "user intent: greet" in text
+
+
+def test_the_rule_policys_state_text_is_not_written_when_nobody_reads_it(
+    rule_policy_log: logging.Logger,
+) -> None:
+    rule_policy_log.setLevel(logging.INFO)
+    assert rasa_server.format_states_for_debug_log(STATES) == ""

@@ -147,6 +147,11 @@ async def test_forgetting_erases_the_conversation_and_what_was_kept(
     assert stored_rows(database_url, sender) == 0
     assert await coach.retrieve(sender) is None
 
+    # the same turn goes on (the reply to the deletion): its saves keep erasing
+    tracker.update(BotUttered("deleted"))
+    await coach.save(tracker)
+    assert stored_rows(database_url, sender) == 0
+
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path, domain: Domain) -> None:
     url = f"sqlite:///{tmp_path / 'wal.db'}"
