@@ -11,6 +11,9 @@ replayed. The remembered work is reused only while the events already replayed a
 the very same objects, in the same order, at the start of the tracker's applied events
 (a rewind, restart or a tracker loaded afresh starts over), so the states returned are
 exactly Rasa's; tests/test_dialogue_history.py checks that on generated conversations.
+One kind of event changes history rather than adding to it: DefinePrevUserUtteredFeaturization
+and EntitiesAdded change the latest user message object itself. If that message is already
+in a remembered state (possible after a rewind), the replay starts over.
 """
 
 from __future__ import annotations
@@ -21,9 +24,15 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from rasa.shared.core.constants import PREVIOUS_ACTION
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain, State, SubState
-from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.events import (
+    ActionExecuted,
+    DefinePrevUserUtteredFeaturization,
+    EntitiesAdded,
+    Event,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 ORIGINAL_STATES_FOR_TRACKER_HISTORY = Domain.states_for_tracker_history
@@ -42,6 +51,8 @@ class Replay:
     states: list[State] = field(default_factory=list)
     last_ml_action_sub_state: SubState | None = None
     turn_was_hidden: bool = False
+    # the user message in the latest remembered state
+    featurized_message: UserUttered | None = None
 
 
 _replays: OrderedDict[tuple[Any, ...], Replay] = OrderedDict()
@@ -80,6 +91,39 @@ def _add_state(
             state[PREVIOUS_ACTION] = replay.last_ml_action_sub_state
     # copied: its sub-states may be the replayed tracker's own dictionaries
     states.append(_copy(domain._clean_state(state)))
+    replay.featurized_message = prior.latest_message
+
+
+def _changes_a_remembered_message(replay: Replay, event: Event) -> bool:
+    """Whether `event` changed (when the tracker took it) the user message of a state
+    already remembered: those events act on the latest message right after action_listen."""
+    return (
+        isinstance(event, (DefinePrevUserUtteredFeaturization, EntitiesAdded))
+        and replay.tracker.latest_action_name == ACTION_LISTEN_NAME
+        and replay.tracker.latest_message is replay.featurized_message
+    )
+
+
+def _replay_new_events(
+    domain: Domain,
+    replay: Replay,
+    applied: list[Event],
+    arguments: tuple[bool, bool, dict[str, Any] | None],
+    remembered: bool = True,
+) -> bool:
+    """Replays the applied events `replay` has not seen; False, leaving `replay` half
+    done, if one of them changed a message already in states `remembered` from an
+    earlier call."""
+    for event in applied[len(replay.events) :]:
+        if remembered and _changes_a_remembered_message(replay, event):
+            return False
+        if isinstance(event, ActionExecuted):
+            _add_state(
+                domain, replay, replay.tracker, event.hide_rule_turn, *arguments, replay.states
+            )
+        replay.tracker.update(event)
+        replay.events.append(event)
+    return True
 
 
 def states_for_tracker_history(
@@ -94,26 +138,21 @@ def states_for_tracker_history(
     rule_only_key = json.dumps(rule_only_data, sort_keys=True, default=str)
     key = (id(self), tracker.sender_id, omit_unset_slots, ignore_rule_only_turns, rule_only_key)
     applied = tracker.applied_events()
+    arguments = (omit_unset_slots, ignore_rule_only_turns, rule_only_data)
     replay = _replays.get(key)
     if (
         replay is None
         or len(replay.events) > len(applied)
         or not all(map(operator.is_, replay.events, applied))
+        or not _replay_new_events(self, replay, applied, arguments)
     ):
+        # from the start, every message is featurized as it is now, as in Rasa's replay
         replay = Replay(tracker.init_copy())
+        _replay_new_events(self, replay, applied, arguments, remembered=False)
     _replays[key] = replay
     _replays.move_to_end(key)
     while len(_replays) > MAX_REMEMBERED:
         _replays.popitem(last=False)
-
-    arguments = (omit_unset_slots, ignore_rule_only_turns, rule_only_data)
-    for event in applied[len(replay.events) :]:
-        if isinstance(event, ActionExecuted):
-            _add_state(
-                self, replay, replay.tracker, event.hide_rule_turn, *arguments, replay.states
-            )
-        replay.tracker.update(event)
-        replay.events.append(event)
 
     # The state after the last event is not kept: later events may come before the
     # next action and change it.
