@@ -1,17 +1,20 @@
 """callback_coach.dialogue_history gives exactly Rasa's states and applied events, asked
 after every event of generated conversations (with rewinds, restarts, loops, hidden rule
 turns, trackers loaded afresh and trackers that drop their oldest events), for every
-variant the policies ask for."""
+variant the policies ask for; and reads each event once, not once per question."""
 
 from __future__ import annotations
 
 import operator
 import uuid
+from collections.abc import Iterable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from rasa.shared.core.events import (
     ActionExecuted,
+    ActiveLoop,
+    BotUttered,
     DefinePrevUserUtteredFeaturization,
     Event,
     UserUtteranceReverted,
@@ -111,3 +114,88 @@ def test_a_message_changed_after_its_state_was_remembered_is_featurized_anew() -
         ours = dialogue_history.states_for_tracker_history(DOMAIN, tracker)
         assert ours == dialogue_history.ORIGINAL_STATES_FOR_TRACKER_HISTORY(DOMAIN, tracker)
     assert ours[0]["user"] == {"intent": "greet"}
+
+
+def a_turn(number: int) -> list[Event]:
+    return [
+        UserUttered(f"message {number}", {"name": "greet", "confidence": 1.0}),
+        ActionExecuted("utter_greet"),
+        BotUttered("Hello"),
+        ActionExecuted("action_listen"),
+    ]
+
+
+def test_applied_events_read_each_event_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    tracker = DialogueStateTracker(f"history-{uuid.uuid4().hex}", DOMAIN.slots)
+    read: list[Event] = []
+    original_fold = dialogue_history._fold
+
+    def counting_fold(
+        self: DialogueStateTracker,
+        events: Iterable[Event],
+        loop_names: set[str],
+        applied: list[Event],
+    ) -> None:
+        events = list(events)
+        read.extend(events)
+        original_fold(self, events, loop_names, applied)
+
+    monkeypatch.setattr(dialogue_history, "_fold", counting_fold)
+    for number in range(50):
+        for event in a_turn(number):
+            tracker.update(event)
+            # asked several times per event, as the processor and the policies do
+            for _ in range(3):
+                dialogue_history.applied_events(tracker)
+    assert len(tracker.events) == 200
+    assert len(read) == len(tracker.events)  # not 50 × 200 / 2
+    assert_same_events(
+        dialogue_history.applied_events(tracker), dialogue_history.ORIGINAL_APPLIED_EVENTS(tracker)
+    )
+
+
+def test_a_new_loop_name_changes_how_earlier_runs_of_that_action_count() -> None:
+    tracker = DialogueStateTracker(f"history-{uuid.uuid4().hex}", DOMAIN.slots)
+    for event in (
+        ActionExecuted("action_listen"),
+        UserUttered("hi", {"name": "greet", "confidence": 1.0}),
+        ActionExecuted("some_form"),
+        ActionExecuted("action_listen"),
+        UserUttered("again", {"name": "inform", "confidence": 1.0}),
+        ActionExecuted("some_form"),
+        ActiveLoop("some_form"),
+    ):
+        tracker.update(event)
+        dialogue_history.applied_events(tracker)
+    theirs = dialogue_history.ORIGINAL_APPLIED_EVENTS(tracker)
+    # the second run of the loop undoes the turn between the two runs
+    assert len(theirs) == 4
+    assert_same_events(dialogue_history.applied_events(tracker), theirs)
+
+
+def test_applied_events_are_a_new_list_each_time() -> None:
+    tracker = DialogueStateTracker(f"history-{uuid.uuid4().hex}", DOMAIN.slots)
+    for event in a_turn(0):
+        tracker.update(event)
+    dialogue_history.applied_events(tracker).clear()
+    assert_same_events(
+        dialogue_history.applied_events(tracker), dialogue_history.ORIGINAL_APPLIED_EVENTS(tracker)
+    )
+
+
+def test_replaced_or_shortened_events_are_read_afresh() -> None:
+    tracker = DialogueStateTracker(f"history-{uuid.uuid4().hex}", DOMAIN.slots)
+    for number in range(3):
+        for event in a_turn(number):
+            tracker.update(event)
+    dialogue_history.applied_events(tracker)
+    kept = list(tracker.events)
+    tracker.events = tracker._create_events(kept[:5])
+    assert_same_events(
+        dialogue_history.applied_events(tracker), dialogue_history.ORIGINAL_APPLIED_EVENTS(tracker)
+    )
+    tracker.events.pop()
+    tracker.events.append(ActionExecuted("utter_greet"))
+    assert_same_events(
+        dialogue_history.applied_events(tracker), dialogue_history.ORIGINAL_APPLIED_EVENTS(tracker)
+    )
