@@ -99,7 +99,7 @@ events = st.one_of(
 )
 conversations = st.lists(events, min_size=1, max_size=40)
 # None: every event kept; small limits drop events from the start of longer conversations
-max_event_histories = st.sampled_from([None, None, 8, 30])
+max_event_histories = st.sampled_from([None, None, 4, 30])
 
 
 def new_tracker(max_event_history: int | None) -> DialogueStateTracker:
