@@ -15,7 +15,10 @@
   lean_spacy.py): about 120 MB less per Rasa process.
 - The graph runs in plain order rather than through dask (callback_coach/graph_runner.py).
 - The dialogue history's states, which the rule policy rebuilt from every event of the
-  conversation several times per message (callback_coach/dialogue_history.py).
+  conversation several times per message, and the applied events, re-read from the
+  first event on every call (callback_coach/dialogue_history.py).
+- The tracker's copy before each action, which replayed every event of the
+  conversation (callback_coach/tracker_copy.py).
 - The rule policy's debug text of every state, written for each prediction even with
   the debug log off.
 - Custom actions are sent the conversation's latest turns, not every event of it
@@ -58,6 +61,7 @@ from callback_coach import (
     graph_runner,
     http_api,
     lock_store,
+    tracker_copy,
     tracker_outage,
 )
 from callback_coach.guards import install_request_limits
@@ -165,6 +169,7 @@ def format_states_for_debug_log(states: list[dict[str, Any]]) -> str:
 
 def install() -> None:
     dialogue_history.install()
+    tracker_copy.install()
     graph_runner.install()
     lean_spacy.install()
     RemoteAction._validate_action_result = validate_action_result
