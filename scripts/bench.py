@@ -4,11 +4,11 @@ Load over REST with the custom action in the loop, 8-turn conversations at 1, 10
 50 at once (p50/p95/p99, turns/s, replies missing), against one replica (SQLite, as
 `make run`), one Rasa process with two Sanic workers, and two replicas with two action
 servers behind nginx on PostgreSQL and Redis (callback_coach.cluster); plus CPU per
-turn early and late in 50-turn conversations. Every figure is the median over several
+turn early and late in 50-turn (--long-turns) conversations. Every figure is the median over several
 runs (the machine is shared and noisy); the raw runs are written to var/bench/latest.json.
 
     .venv/bin/python -m scripts.bench [--runs 3] [--conversations 30] [--levels 1,10,50]
-        [--skip-training | --training-runs N] [--skip-replicas]
+        [--skip-training | --training-runs N] [--skip-replicas] [--long-turns 50]
 """
 
 from __future__ import annotations
@@ -172,14 +172,17 @@ def load(url: str, concurrency: int, conversations: int, *servers: Server) -> di
 LONG_TURNS = 50
 
 
-def cost_as_conversations_grow(rasa: Server, actions: Server, conversations: int = 3) -> dict:
-    """CPU time per turn (both servers) early and late in 50-turn conversations."""
-    windows: dict[str, list[float]] = {"turns 1-10": [], "turns 41-50": []}
+def cost_as_conversations_grow(
+    rasa: Server, actions: Server, turns: int = LONG_TURNS, conversations: int = 3
+) -> dict:
+    """CPU time per turn (both servers) in the first and last 10 turns of long
+    conversations."""
+    windows: dict[str, list[float]] = {"first 10 turns": [], "last 10 turns": []}
     for _ in range(conversations):
         sender = f"bench-long-{uuid.uuid4().hex[:12]}"
         per_turn = []
         with requests.Session() as session:
-            for number in range(LONG_TURNS):
+            for number in range(turns):
                 before = cpu_seconds(rasa.process.pid) + cpu_seconds(actions.process.pid)
                 session.post(
                     f"{rasa.url}/webhooks/rest/webhook",
@@ -188,8 +191,8 @@ def cost_as_conversations_grow(rasa: Server, actions: Server, conversations: int
                 ).raise_for_status()
                 after = cpu_seconds(rasa.process.pid) + cpu_seconds(actions.process.pid)
                 per_turn.append(1000 * (after - before))
-        windows["turns 1-10"].append(statistics.mean(per_turn[:10]))
-        windows["turns 41-50"].append(statistics.mean(per_turn[-10:]))
+        windows["first 10 turns"].append(statistics.mean(per_turn[:10]))
+        windows["last 10 turns"].append(statistics.mean(per_turn[-10:]))
     return {window: statistics.median(values) for window, values in windows.items()}
 
 
@@ -301,6 +304,12 @@ def main() -> int:
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument("--training-runs", type=int, help="cold trainings (default: --runs)")
     parser.add_argument("--skip-replicas", action="store_true")
+    parser.add_argument(
+        "--long-turns",
+        type=int,
+        default=LONG_TURNS,
+        help="length of the conversations whose first and last 10 turns are compared",
+    )
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     args = parser.parse_args()
 
@@ -319,7 +328,7 @@ def main() -> int:
             for level in args.levels:
                 conversations = max(args.conversations, 2 * level)
                 levels[level].append(load(rasa.url, level, conversations, rasa, actions))
-            growth.append(cost_as_conversations_grow(rasa, actions))
+            growth.append(cost_as_conversations_grow(rasa, actions, args.long_turns))
             memory.append(
                 {
                     "rasa_mb": max(rss_per_process_mb(rasa.process.pid)),
@@ -364,9 +373,11 @@ def main() -> int:
     for server in ("Rasa server", "action server"):
         cpu = median_of(first, f"{server} cpu_ms_per_turn")
         print(f"  {server + ' CPU per turn':<26} {cpu:8.1f} ms")
-    early, late = median_of(growth, "turns 1-10"), median_of(growth, "turns 41-50")
+    early, late = median_of(growth, "first 10 turns"), median_of(growth, "last 10 turns")
+    last = args.long_turns
     print(
-        f"  CPU per turn, both servers, 50-turn talks: turns 1-10 {early:.1f}, 41-50 {late:.1f} ms"
+        f"  CPU per turn, both servers, {last}-turn talks: "
+        f"turns 1-10 {early:.1f}, {last - 9}-{last} {late:.1f} ms"
     )
     print("  one replica (SQLite, the `make run` set-up)")
     for level, runs in levels.items():

@@ -7,7 +7,7 @@ runs of the two: start-up, memory, CPU per turn and latency one conversation at 
 time, throughput at 10 at once, and CPU per turn early and late in 50-turn
 conversations. Medians are printed; raw runs go to var/bench/before-after.json.
 
-    .venv/bin/python -m scripts.bench_before_after --before 5f17c6f [--runs 3]
+    .venv/bin/python -m scripts.bench_before_after --before 5f17c6f [--runs 3] [--long-turns 50]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 import requests
 from scripts.bench import CONVERSATION, cpu_seconds, load, rss_per_process_mb, start_both
 
-conversations = int(sys.argv[1])
+conversations, long_turns = int(sys.argv[1]), int(sys.argv[2])
 workdir = Path(tempfile.mkdtemp(prefix="bench-before-after-"))
 actions, rasa, start_s = start_both(Path("models/callback-coach.tar.gz"), workdir)
 try:
@@ -43,7 +43,7 @@ try:
         sender = f"bench-long-{uuid.uuid4().hex[:12]}"
         per_turn = []
         with requests.Session() as session:
-            for number in range(50):
+            for number in range(long_turns):
                 before = cpu_seconds(rasa.process.pid) + cpu_seconds(actions.process.pid)
                 session.post(f"{rasa.url}/webhooks/rest/webhook",
                              json={"sender": sender, "message": CONVERSATION[1 + number % 6]},
@@ -60,8 +60,8 @@ try:
         "actions_cpu_ms": one["action server cpu_ms_per_turn"],
         "p50_ms": one["p50_ms"], "p95_ms": one["p95_ms"],
         "ten_turns_per_s": ten["turns_per_s"],
-        "cpu_turns_1_10_ms": statistics.median(early),
-        "cpu_turns_41_50_ms": statistics.median(late),
+        "cpu_first_10_ms": statistics.median(early),
+        "cpu_last_10_ms": statistics.median(late),
     }))
 finally:
     rasa.stop()
@@ -78,8 +78,8 @@ FIGURES = (
     ("p50_ms", "1 at a time, p50", "ms"),
     ("p95_ms", "1 at a time, p95", "ms"),
     ("ten_turns_per_s", "10 at once, throughput", "turns/s"),
-    ("cpu_turns_1_10_ms", "CPU per turn, turns 1-10 of 50", "ms"),
-    ("cpu_turns_41_50_ms", "CPU per turn, turns 41-50 of 50", "ms"),
+    ("cpu_first_10_ms", "CPU per turn, turns 1-10 of {turns}", "ms"),
+    ("cpu_last_10_ms", "CPU per turn, turns {last}-{turns} of {turns}", "ms"),
 )
 
 
@@ -107,9 +107,9 @@ def checkout(revision: str) -> Path:
     return place
 
 
-def measure(root: Path, conversations: int) -> dict[str, float]:
+def measure(root: Path, conversations: int, long_turns: int) -> dict[str, float]:
     result = subprocess.run(
-        [sys.executable, "-c", DRIVER, str(conversations)],
+        [sys.executable, "-c", DRIVER, str(conversations), str(long_turns)],
         cwd=root,
         check=True,
         capture_output=True,
@@ -123,19 +123,25 @@ def main() -> int:
     parser.add_argument("--before", required=True, help="the earlier commit, e.g. 5f17c6f")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--conversations", type=int, default=15)
+    parser.add_argument(
+        "--long-turns", type=int, default=50, help="length of the long conversations (>= 20)"
+    )
     args = parser.parse_args()
+    if args.long_turns < 20:
+        parser.error("--long-turns must be at least 20")
 
     before_root = checkout(args.before)
     runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     for _ in range(args.runs):
-        runs["before"].append(measure(before_root, args.conversations))
-        runs["after"].append(measure(PROJECT_ROOT, args.conversations))
+        runs["before"].append(measure(before_root, args.conversations, args.long_turns))
+        runs["after"].append(measure(PROJECT_ROOT, args.conversations, args.long_turns))
     OUT.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"before": args.before, "runs": runs}
     (OUT / "before-after.json").write_text(json.dumps(report, indent=1))
 
     print(f"Before ({args.before}) and after (this checkout), medians of {args.runs} runs")
-    for key, label, unit in FIGURES:
+    for key, label_template, unit in FIGURES:
+        label = label_template.format(turns=args.long_turns, last=args.long_turns - 9)
         old = statistics.median(run[key] for run in runs["before"])
         new = statistics.median(run[key] for run in runs["after"])
         change = 100 * (new - old) / old if old else float("nan")

@@ -143,6 +143,7 @@ async def test_no_callback_recent_interview_means_wait_with_a_date() -> None:
         "situation": "no_callback",
         "next_step": "wait",
         "offered_reminder": "2026-12-01",
+        "times_coached": {"no_callback": 1},
     }
     # Monday 23 November + 5 business days, Thanksgiving (26th) skipped.
     assert "Tuesday 1 December" in messages[-1]["text"]
