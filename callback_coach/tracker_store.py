@@ -12,6 +12,8 @@ trackers it saved in memory and, per message, only checks that the database stil
 holds exactly what it wrote (one indexed query: the conversation's last event id and
 event count). Anything else — another replica or worker wrote, a turn failed before
 saving, a new session began, the user was forgotten — falls back to Rasa's own loading.
+Saving writes the turn's new events without asking the database again: the turn holds
+the conversation's lock since that check.
 
 It also lives with a database that is away: Rasa's store gives up on its table when
 the database is down at start (and never creates it later), and keeps pooled
@@ -134,26 +136,30 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         )
         return int(last_id or 0), int(count)
 
-    def _unchanged(
-        self, session: Any, sender_id: str, saving: DialogueStateTracker | None = None
-    ) -> StoredState | None:
+    def _unchanged(self, session: Any, sender_id: str) -> StoredState | None:
         """The kept state of a conversation, if the database is exactly as this process
-        left it and the tracker is the one it saved: unchanged since when retrieving,
-        the very object (with this turn's events added) when `saving`."""
+        left it and the kept tracker has nothing unsaved (a turn that broke off)."""
         state = self._stored.get(sender_id)
         if state is None:
             return None
-        if saving is None:
-            same_tracker = len(state.tracker.events) == state.saved_events
-        else:
-            same_tracker = state.tracker is saving and saving.events.maxlen is None
-        if not same_tracker or self._stored_position(session, sender_id) != (
-            state.last_event_id,
-            state.event_count,
-        ):
+        if len(state.tracker.events) != state.saved_events or self._stored_position(
+            session, sender_id
+        ) != (state.last_event_id, state.event_count):
             del self._stored[sender_id]
             return None
         self._stored.move_to_end(sender_id)
+        return state
+
+    def _kept(self, tracker: DialogueStateTracker) -> StoredState | None:
+        """The kept state when `tracker` is the very object it served this turn (with
+        the turn's events added). The database is not asked again: the retrieve at the
+        start of the turn did, and the conversation's lock keeps other writers out until
+        this save. A write that slipped past anyway shows at the next retrieve, as the
+        event count no longer matches."""
+        state = self._stored.get(tracker.sender_id)
+        if state is None or state.tracker is not tracker or tracker.events.maxlen is not None:
+            self._stored.pop(tracker.sender_id, None)
+            return None
         return state
 
     def _keep(
@@ -203,7 +209,7 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         are known without counting when this process wrote the rest."""
         await self.stream_events(tracker)
         with self.session_scope() as session:
-            state = self._unchanged(session, tracker.sender_id, saving=tracker)
+            state = self._kept(tracker)
             if state is not None:
                 new_events = list(itertools.islice(tracker.events, state.saved_events, None))
             else:

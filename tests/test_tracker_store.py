@@ -117,6 +117,41 @@ async def test_what_another_replica_wrote_is_seen(
     assert stored_rows(database_url, sender) == len(await rasa_view(database_url, domain, sender))
 
 
+async def test_a_write_that_slips_past_the_lock_is_seen_at_the_next_turn(
+    database_url: str, domain: Domain, sender: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replica_a, replica_b = store(database_url, domain), store(database_url, domain)
+    tracker = await replica_a.get_or_create_tracker(sender)
+    turn(tracker, 0)
+    await replica_a.save(tracker)
+
+    tracker = await replica_a.retrieve(sender)
+    assert tracker is not None
+    other = await replica_b.retrieve(sender)
+    assert other is not None
+    turn(other, 1)
+    await replica_b.save(other)  # between replica A's retrieve and save
+    asked: list[str] = []
+    position = ForgetfulSQLTrackerStore._stored_position
+
+    def counting(self: ForgetfulSQLTrackerStore, session: object, sender_id: str):  # type: ignore[no-untyped-def]
+        asked.append(sender_id)
+        return position(self, session, sender_id)
+
+    monkeypatch.setattr(ForgetfulSQLTrackerStore, "_stored_position", counting)
+    turn(tracker, 2)
+    await replica_a.save(tracker)
+    assert asked == []  # the save trusted the check made when the turn began
+
+    served = await replica_a.retrieve(sender)
+    assert served is not tracker  # the next turn notices and reads the database
+    assert served is not None
+    assert [event.as_dict() for event in served.events] == await rasa_view(
+        database_url, domain, sender
+    )
+    assert stored_rows(database_url, sender) == len(served.events)
+
+
 async def test_a_turn_that_was_not_saved_is_not_served(
     database_url: str, domain: Domain, sender: str
 ) -> None:
