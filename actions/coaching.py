@@ -53,10 +53,10 @@ def _times_coached(tracker: Tracker, situation: str) -> int:
     return times if isinstance(times, int) and times > 0 else 0
 
 
-def _coached_once_more(tracker: Tracker, situation: str) -> SlotSet:
+def _coached_once_more(tracker: Tracker, situation: str, times: int) -> SlotSet:
     counts = tracker.get_slot(COACHED_SLOT)
     known = dict(counts) if isinstance(counts, dict) else {}
-    return SlotSet(COACHED_SLOT, {**known, situation: _times_coached(tracker, situation) + 1})
+    return SlotSet(COACHED_SLOT, {**known, situation: times + 1})
 
 
 def _stored_date(value: Any) -> date | None:
@@ -168,10 +168,9 @@ class ActionCoach(Action):
 
             shown: list[Item] = []
             if intent in SITUATIONS:
-                shown = self._coach(
-                    dispatcher, knowledge, situation, _times_coached(tracker, situation)
-                )
-                events.append(_coached_once_more(tracker, situation))
+                times = _times_coached(tracker, situation)
+                shown = self._coach(dispatcher, knowledge, situation, times)
+                events.append(_coached_once_more(tracker, situation, times))
             fact_ids = [fact for item in shown for fact in item.facts]
             fact_ids += knowledge.timing.facts_for(step.rules)
             newly_recorded = False

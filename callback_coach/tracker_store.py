@@ -150,16 +150,23 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         self._stored.move_to_end(sender_id)
         return state
 
-    def _kept(self, tracker: DialogueStateTracker) -> StoredState | None:
-        """The kept state when `tracker` is the very object it served this turn (with
-        the turn's events added). The database is not asked again: the retrieve at the
-        start of the turn did, and the conversation's lock keeps other writers out until
-        this save. A write that slipped past anyway shows at the next retrieve, as the
-        event count no longer matches."""
+    def _kept_for(self, tracker: DialogueStateTracker) -> StoredState | None:
+        """The kept state if `tracker` is the very object it served this turn (with the
+        turn's events added)."""
         state = self._stored.get(tracker.sender_id)
         if state is None or state.tracker is not tracker or tracker.events.maxlen is not None:
-            self._stored.pop(tracker.sender_id, None)
             return None
+        return state
+
+    def _kept(self, tracker: DialogueStateTracker) -> StoredState | None:
+        """The kept state for saving `tracker`, forgotten if it is not the tracker's. The
+        database is not asked again: the retrieve at the start of the turn did, and the
+        conversation's lock keeps other writers out until this save. A write that
+        slipped past anyway shows at the next retrieve, as the event count no longer
+        matches."""
+        state = self._kept_for(tracker)
+        if state is None:
+            self._stored.pop(tracker.sender_id, None)
         return state
 
     def _keep(
@@ -183,10 +190,8 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         """Where the events this process has not saved yet begin (0 when not known).
         A deletion erases the conversation and forgets it here, so one that happened
         before that point is never missed."""
-        state = self._stored.get(tracker.sender_id)
-        if state is not None and state.tracker is tracker and tracker.events.maxlen is None:
-            return min(state.saved_events, len(tracker.events))
-        return 0
+        state = self._kept_for(tracker)
+        return 0 if state is None else min(state.saved_events, len(tracker.events))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         if not asked_to_forget(tracker, self._unsaved_from(tracker)):
