@@ -28,20 +28,34 @@ MESSAGES = (
 )
 
 
-def parse_all(model_path: Path) -> list[dict[str, Any]]:
+def parse_all(model_path: Path, texts: tuple[str, ...] = MESSAGES) -> list[dict[str, Any]]:
     agent = Agent.load(str(model_path))
-    return [asyncio.run(agent.parse_message(text)) for text in MESSAGES]
+    return [asyncio.run(agent.parse_message(text)) for text in texts]
+
+
+def held_out_texts() -> tuple[str, ...]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return tuple(
+        example.get("text")
+        for source in sorted((Path(__file__).resolve().parent / "data").glob("nlu_holdout*.yml"))
+        for example in load_data(str(source)).intent_examples
+    )
 
 
 def test_quick_load_predicts_exactly_what_rasas_loading_predicts(
     model_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    quick = parse_all(model_path)
+    # Every held-out message too: the quick load traces prediction without autograph,
+    # and a branch it would have rewritten could show on any message.
+    texts = MESSAGES + held_out_texts()
+    assert len(texts) > 400
+    quick = parse_all(model_path, texts)
 
     # The same model loaded Rasa's way: one traced training step, then the weights.
     rasa_way = DIETClassifier._load_model_class.__func__  # type: ignore[attr-defined]
     monkeypatch.setattr(QuickLoadDIETClassifier, "_load_model_class", classmethod(rasa_way))
-    standard = parse_all(model_path)
+    standard = parse_all(model_path, texts)
 
     for ours, theirs in zip(quick, standard, strict=True):
         assert ours["intent"]["name"] == theirs["intent"]["name"], ours["text"]

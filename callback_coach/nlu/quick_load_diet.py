@@ -80,7 +80,15 @@ class QuickLoadDIETClassifier(DIETClassifier):
 
         # The label embeddings were computed with the initial weights: compute them
         # again from the restored ones, and trace the prediction function once now
-        # rather than on the first user message.
+        # rather than on the first user message. Traced as written, without autograph:
+        # the prediction path branches only on the configuration, never on a tensor
+        # (a tensor condition would fail this trace loudly), and rewriting its source
+        # for autograph took most of the tracing time.
+        model._tf_predict_step = tf.function(
+            model.predict_step,
+            input_signature=model._dynamic_signature(batch),
+            autograph=False,
+        )
         model.prepared_for_prediction = False
         model.run_inference(predict_data_example)
         return model
