@@ -37,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.exc
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
-from rasa.shared.core.events import ActionExecuted, SessionStarted
+from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.engine import Engine
@@ -209,6 +209,32 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
             session.commit()
         logger.info("Erased %d stored events of a conversation on the user's request.", deleted)
 
+    @staticmethod
+    def _row(sender_id: str, event: Event) -> dict[str, Any]:
+        """The events table's row for an event, as Rasa's save writes it."""
+        data = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
+
+    def _insert(self, session: Session, rows: list[dict[str, Any]]) -> int | None:
+        """Inserts the rows in order with SQLAlchemy Core (the ORM's unit of work cost a
+        turn more than the writing) and returns the id of the last one. Ids grow in
+        insertion order, and the conversation's lock keeps its other writers out, so
+        the last row holds the conversation's highest id."""
+        if not rows:
+            return None
+        table = self.SQLEvent.__table__
+        if len(rows) > 1:
+            session.execute(table.insert(), rows[:-1])
+        result = session.execute(table.insert(), rows[-1])
+        return int(result.inserted_primary_key[0])
+
     async def _save_events(self, tracker: DialogueStateTracker) -> None:
         """Rasa's save, which writes the events the database does not have yet; those
         are known without counting when this process wrote the rest."""
@@ -219,30 +245,13 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
                 new_events = list(itertools.islice(tracker.events, state.saved_events, None))
             else:
                 new_events = list(self._additional_events(session, tracker))
-            rows = []
-            for event in new_events:
-                data = event.as_dict()
-                rows.append(
-                    self.SQLEvent(
-                        sender_id=tracker.sender_id,
-                        type_name=event.type_name,
-                        timestamp=data.get("timestamp"),
-                        intent_name=data.get("parse_data", {})
-                        .get("intent", {})
-                        .get(INTENT_NAME_KEY),
-                        action_name=data.get("name"),
-                        data=json.dumps(data),
-                    )
-                )
-            session.add_all(rows)
-            session.flush()
+            rows = [self._row(tracker.sender_id, event) for event in new_events]
+            last_id = self._insert(session, rows)
             # Where the conversation now stands, known without asking when this process
-            # wrote everything before (ids of rows just flushed are known).
+            # wrote everything before.
             position = None
-            if state is not None and rows:
-                position = (int(rows[-1].id), state.event_count + len(rows))
-            elif state is not None:
-                position = (state.last_event_id, state.event_count)
+            if state is not None:
+                position = (last_id or state.last_event_id, state.event_count + len(rows))
             session.commit()
             if self._cache_size > 0 and not any(
                 isinstance(event, SessionStarted) for event in new_events

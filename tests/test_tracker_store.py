@@ -98,6 +98,48 @@ async def test_a_long_conversation_is_stored_once_and_in_order(
     assert len(counted) == 1
 
 
+def row_values(database_url: str, sender_id: str) -> list[tuple]:
+    """Every column but the id of a conversation's rows, in the order written."""
+    with sa.create_engine(database_url).connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT type_name, timestamp, intent_name, action_name, data FROM events "
+                "WHERE sender_id = :s ORDER BY id"
+            ),
+            {"s": sender_id},
+        )
+        return [tuple(row) for row in rows]
+
+
+async def test_the_rows_written_are_the_rows_rasas_store_writes(
+    database_url: str, domain: Domain, sender: str
+) -> None:
+    rasas_sender = f"{sender}-rasa"
+    coach, rasas = store(database_url, domain), SQLTrackerStore(domain=domain, host=database_url)
+    # The same event objects (and so the same timestamps) for both conversations.
+    scratch = DialogueStateTracker("scratch", domain.slots)
+    turns = []
+    for number in range(3):
+        before = len(scratch.events)
+        turn(scratch, number)
+        turns.append(list(scratch.events)[before:])
+    try:
+        for writer, sender_id in ((coach, sender), (rasas, rasas_sender)):
+            tracker = DialogueStateTracker(sender_id, domain.slots)
+            for events in turns:
+                for event in events:
+                    tracker.update(event)
+                await writer.save(tracker)
+        ours, theirs = row_values(database_url, sender), row_values(database_url, rasas_sender)
+        assert len(ours) == 15
+        assert ours == theirs
+    finally:
+        with sa.create_engine(database_url).begin() as connection:
+            connection.execute(
+                sa.text("DELETE FROM events WHERE sender_id = :s"), {"s": rasas_sender}
+            )
+
+
 async def test_what_another_replica_wrote_is_seen(
     database_url: str, domain: Domain, sender: str
 ) -> None:
