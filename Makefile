@@ -29,10 +29,13 @@ help:
 	@echo "make nlu-compare  cross-validate our NLU pipeline against Rasa's default"
 
 # uv, when missing, comes from PyPI. --inexact keeps the spaCy model package, which
-# is not in the lock.
+# is not in the lock. --compile-bytecode writes every package's .pyc files now: where
+# PYTHONDONTWRITEBYTECODE is set (as on our CI machines and in most Docker images)
+# Python never caches them, and each server start compiled Rasa and TensorFlow from
+# source again, more than half of its start-up time.
 $(VENV)/.synced: uv.lock pyproject.toml
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --frozen --inexact
+	$(UV) sync --frozen --inexact --compile-bytecode
 	@touch $@
 
 $(VENV)/.spacy-model: $(VENV)/.synced scripts/ensure_spacy_model.sh

@@ -24,7 +24,7 @@ fi
 
 echo "spaCy model $MODEL is missing: installing it."
 if url=$(timeout 20 "$VENV_PY" -m spacy info "$MODEL" --url 2>/dev/null) && [ -n "$url" ] \
-   && timeout 300 $UV pip install --python "$VENV_PY" "$url"; then
+   && timeout 300 $UV pip install --compile-bytecode --python "$VENV_PY" "$url"; then
   echo "Installed the official $MODEL."
   exit 0
 fi
@@ -52,5 +52,5 @@ if [ ! -f "$built" ]; then
     || { cat "$work/package.log" >&2; exit 1; }
   cp "$work/$MODEL-$MODEL_VERSION/dist/$MODEL-$MODEL_VERSION-py3-none-any.whl" "$built"
 fi
-$UV pip install --quiet --python "$VENV_PY" "$built"
+$UV pip install --quiet --compile-bytecode --python "$VENV_PY" "$built"
 "$VENV_PY" -c "import spacy; spacy.load('$MODEL')" && echo "Installed $MODEL $MODEL_VERSION."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -70,3 +71,43 @@ def test_ctrl_c_stops_everything_the_launcher_started(model_path: Path, tmp_path
         if launcher.poll() is None:
             launcher.kill()
     assert not port_open(rasa_port) and not port_open(action_port)
+
+
+# The installed packages' modules the two servers import, and those whose compiled
+# bytecode is not on disk (printed as JSON by a fresh interpreter).
+IMPORTED_WITHOUT_BYTECODE = """
+import importlib.util, json, os, sys, sysconfig
+import callback_coach.action_server, callback_coach.rasa_server, rasa.core.run, rasa.server
+site = os.path.realpath(sysconfig.get_paths()["purelib"])
+installed = [
+    module.__spec__
+    for module in list(sys.modules.values())
+    if getattr(module, "__spec__", None) is not None
+    and (module.__spec__.origin or "").endswith(".py")
+    and os.path.realpath(module.__spec__.origin).startswith(site)
+]
+missing = [
+    spec.name
+    for spec in installed
+    if not os.path.exists(importlib.util.cache_from_source(spec.origin))
+]
+print(json.dumps({"installed": len(installed), "missing": missing}))
+"""
+
+
+def test_the_servers_import_installed_packages_from_compiled_bytecode() -> None:
+    """`make setup` compiles the packages' bytecode as it installs them: where
+    PYTHONDONTWRITEBYTECODE is set, Python would otherwise compile Rasa and TensorFlow
+    from source again at every server start, and never keep the result."""
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTED_WITHOUT_BYTECODE],
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["installed"] > 3000  # Rasa, TensorFlow, spaCy, SQLAlchemy...
+    assert found["missing"] == []
