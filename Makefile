@@ -32,13 +32,15 @@ help:
 # is not in the lock. --compile-bytecode writes every package's .pyc files now: where
 # PYTHONDONTWRITEBYTECODE is set (as on our CI machines and in most Docker images)
 # Python never caches them, and each server start compiled Rasa and TensorFlow from
-# source again, more than half of its start-up time.
-$(VENV)/.synced: uv.lock pyproject.toml
+# source again, more than half of its start-up time. (The stamp's name changed with
+# that flag, so that venvs made before it sync once more.)
+SYNCED := $(VENV)/.synced-compiled
+$(SYNCED): uv.lock pyproject.toml
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	$(UV) sync --frozen --inexact --compile-bytecode
 	@touch $@
 
-$(VENV)/.spacy-model: $(VENV)/.synced scripts/ensure_spacy_model.sh
+$(VENV)/.spacy-model: $(SYNCED) scripts/ensure_spacy_model.sh
 	UV="$(UV)" BASE_PY="$(PYTHON)" bash scripts/ensure_spacy_model.sh
 	@touch $@
 
@@ -102,7 +104,7 @@ lint: setup
 
 # Known vulnerabilities in the locked dependencies; pip-audit runs outside .venv (see
 # scripts/audit.py and docs/security.md).
-audit: $(VENV)/.synced
+audit: $(SYNCED)
 	$(PYTHON) -m scripts.audit --uv "$(UV)"
 
 bench: $(MODEL)
