@@ -14,7 +14,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/
 export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup train run serve scale-demo test lint audit bench bench-ab bench-before-after nlu-compare clean
+.PHONY: help setup train run serve scale-demo test lint audit bench bench-ab bench-before-after bench-startup nlu-compare clean
 
 help:
 	@echo "make run          chat with Callback Coach in this terminal (sets up and trains as needed)"
@@ -26,6 +26,7 @@ help:
 	@echo "make audit        pip-audit over uv.lock (ignore list: pip-audit-ignore.txt)"
 	@echo "make bench        measure training, start-up, memory and latency"
 	@echo "make bench-before-after BEFORE=<commit>   this checkout against an earlier one"
+	@echo "make bench-startup  start-up with compiled bytecode and from source"
 	@echo "make nlu-compare  cross-validate our NLU pipeline against Rasa's default"
 
 # uv, when missing, comes from PyPI. --inexact keeps the spaCy model package, which
@@ -113,6 +114,10 @@ bench: $(MODEL)
 # Stock Rasa serving vs ours, interleaved (see README, Benchmark).
 bench-ab: $(MODEL)
 	$(BIN)/python -m scripts.bench_ab
+
+# Start-up with the packages' compiled bytecode and from source, alternated.
+bench-startup: $(MODEL)
+	$(BIN)/python -m scripts.bench_startup
 
 # This checkout against an earlier commit, interleaved: make bench-before-after BEFORE=<commit>
 bench-before-after: $(MODEL)
