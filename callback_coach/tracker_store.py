@@ -232,8 +232,8 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         }
 
     def _insert(self, session: Session, rows: list[dict[str, Any]]) -> int | None:
-        """Inserts the rows in order with SQLAlchemy Core (the ORM's unit of work cost a
-        turn more than the writing) and returns the id of the last one. Ids grow in
+        """Inserts the rows in order with SQLAlchemy Core (the ORM's unit of work cost
+        more than the writing itself) and returns the id of the last one. Ids grow in
         insertion order, and the conversation's lock keeps its other writers out, so
         the last row holds the conversation's highest id."""
         if not rows:
