@@ -38,6 +38,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.exc
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -94,6 +95,8 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
             os.environ.get("COACH_CACHED_TRACKERS", str(DEFAULT_CACHED_TRACKERS))
         )
         self._stored: OrderedDict[str, StoredState] = OrderedDict()
+        # Conversations whose latest retrieve found nothing stored, until created.
+        self._found_empty: OrderedDict[str, None] = OrderedDict()
         self._table_ready = False
         try:
             self._ensure_table()
@@ -176,24 +179,58 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         return state
 
     def _keep(
-        self, session: Any, tracker: DialogueStateTracker, position: tuple[int, int] | None
+        self,
+        tracker: DialogueStateTracker,
+        position: tuple[int, int],
+        saved_events: int | None = None,
     ) -> None:
-        last_id, count = position or self._stored_position(session, tracker.sender_id)
-        self._stored[tracker.sender_id] = StoredState(tracker, len(tracker.events), last_id, count)
+        """Remembers `tracker` as matching the database at `position`, with its first
+        `saved_events` events stored (all of them by default)."""
+        saved = len(tracker.events) if saved_events is None else saved_events
+        self._stored[tracker.sender_id] = StoredState(tracker, saved, *position)
         self._stored.move_to_end(tracker.sender_id)
         while len(self._stored) > self._cache_size:
             self._stored.popitem(last=False)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
-        if self._cache_size > 0:
-            self._ensure_table()
-            # A plain connection: the check is one statement, and an ORM session around
-            # it took as long again.
-            with self.engine.connect() as connection:
-                state = self._unchanged(connection, sender_id)
+        if self._cache_size <= 0:
+            return await super().retrieve(sender_id)
+        self._ensure_table()
+        # A plain connection: the check is one statement, and an ORM session around
+        # it took as long again.
+        with self.engine.connect() as connection:
+            state = self._unchanged(connection, sender_id)
             if state is not None:
                 return state.tracker
-        return await super().retrieve(sender_id)
+            # Read before loading: a write that slips in between then shows as a
+            # mismatch at the next check, never as a kept tracker that lacks it.
+            position = self._stored_position(connection, sender_id)
+        self._found_empty.pop(sender_id, None)
+        if position == (0, 0):
+            # Nothing stored, so Rasa's loading would find nothing either.
+            self._found_empty[sender_id] = None
+            while len(self._found_empty) > self._cache_size:
+                self._found_empty.popitem(last=False)
+            return None
+        tracker = await super().retrieve(sender_id)
+        if tracker is not None:
+            self._keep(tracker, position)
+        return tracker
+
+    async def create_tracker(
+        self, sender_id: str, append_action_listen: bool = True
+    ) -> DialogueStateTracker:
+        """Rasa's create_tracker; when this turn's retrieve found the conversation
+        empty, the new tracker is kept as matching that, so its first save neither
+        counts the stored events nor asks where the conversation stands."""
+        tracker = self.init_tracker(sender_id)
+        if append_action_listen:
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        if sender_id in self._found_empty:
+            del self._found_empty[sender_id]
+            self._keep(tracker, (0, 0), saved_events=0)
+        await self.save(tracker)
+        return tracker
 
     def _unsaved_from(self, tracker: DialogueStateTracker) -> int:
         """Where the events this process has not saved yet begin (0 when not known).
@@ -261,11 +298,14 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
             position = None
             if state is not None:
                 position = (last_id or state.last_event_id, state.event_count + len(rows))
-            session.commit()
-            if self._cache_size > 0 and not any(
+            # A new session is not kept: Rasa's loading keeps only its events; let it.
+            keep = self._cache_size > 0 and not any(
                 isinstance(event, SessionStarted) for event in new_events
-            ):
-                self._keep(session, tracker, position)
+            )
+            if keep and position is None:
+                position = self._stored_position(session, tracker.sender_id)
+            session.commit()
+            if keep and position is not None:
+                self._keep(tracker, position)
             else:
-                # A new session: Rasa's loading keeps only its events; let it do so.
                 self._stored.pop(tracker.sender_id, None)
