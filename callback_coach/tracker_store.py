@@ -11,9 +11,10 @@ every save, so a turn costs more the longer the conversation. This one keeps the
 trackers it saved in memory and, per message, only checks that the database still
 holds exactly what it wrote (one indexed query: the conversation's last event id and
 event count). Anything else — another replica or worker wrote, a turn failed before
-saving, a new session began, the user was forgotten — falls back to Rasa's own loading.
-Saving writes the turn's new events without asking the database again: the turn holds
-the conversation's lock since that check.
+saving, a new session began, the user was forgotten — falls back to Rasa's own loading,
+and the tracker loaded is kept from then on; a conversation with nothing stored is not
+loaded at all. Saving writes the turn's new events without asking the database again:
+the turn holds the conversation's lock since that check.
 
 It also lives with a database that is away: Rasa's store gives up on its table when
 the database is down at start (and never creates it later), and keeps pooled
