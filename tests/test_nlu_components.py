@@ -150,12 +150,9 @@ def test_the_lean_spacy_model_gives_the_full_models_results() -> None:
 
     from callback_coach.nlu.lean_spacy import CompactKeyToRow, lean_language
 
-    root = Path(__file__).resolve().parent
-    texts = [
-        example.get("text")
-        for source in (root.parent / "data" / "nlu", *sorted((root / "data").glob("*.yml")))
-        for example in load_data(str(source)).intent_examples
-    ]
+    training = Path(__file__).resolve().parent.parent / "data" / "nlu"
+    texts = [example.get("text") for example in load_data(str(training)).intent_examples]
+    texts += held_out_texts()
     texts += ["Zyxqwv blorptastic!!! 🙂 héllo naïve café", "", "   ", "ÄÖÜ ß 面接 интервью"]
     assert len(texts) > 1000
     full, lean = spacy_model(), lean_language("en_core_web_md")
