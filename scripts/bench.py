@@ -148,12 +148,15 @@ def conversation(url: str, turns: tuple[str, ...] = CONVERSATION) -> tuple[list[
 
 def load(url: str, concurrency: int, conversations: int, *servers: Server) -> dict[str, float]:
     """Turn latency, throughput and replies missing; with servers given, also their CPU
-    time per turn, which the machine's other load disturbs far less than the clock."""
+    time per turn, which the machine's other load disturbs far less than the clock.
+    The load generator's own CPU per turn is recorded too: it shares the cores."""
     cpu_before = [cpu_seconds(server.process.pid) for server in servers]
+    client_before = time.process_time()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         results = list(pool.map(lambda _: conversation(url), range(conversations)))
     elapsed = time.perf_counter() - started
+    client_used = time.process_time() - client_before
     latencies = [ms for answered, _ in results for ms in answered]
     figures = {
         "p50_ms": statistics.median(latencies) if latencies else float("nan"),
@@ -163,6 +166,7 @@ def load(url: str, concurrency: int, conversations: int, *servers: Server) -> di
         "missing": float(sum(missing for _, missing in results)),
     }
     turns = max(1, len(latencies))
+    figures["load generator cpu_ms_per_turn"] = 1000 * client_used / turns
     for server, before in zip(servers, cpu_before, strict=True):
         used = cpu_seconds(server.process.pid) - before
         figures[f"{server.name} cpu_ms_per_turn"] = 1000 * used / turns
