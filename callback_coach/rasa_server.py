@@ -11,8 +11,9 @@
 - spaCy's entity recogniser ran twice per message: once on the lower-cased text for
   the features (where nothing reads its result) and once on the cased text in our
   entity extractor. It now runs only on the cased text.
-- spaCy's model without the tables serving never reads whole (callback_coach/nlu/
-  lean_spacy.py): about 120 MB less per Rasa process.
+- spaCy's model without the tables serving never reads whole, and loaded once instead
+  of once per graph node (callback_coach/nlu/lean_spacy.py): about 175 MB less per Rasa
+  process.
 - The graph runs in plain order rather than through dask (callback_coach/graph_runner.py).
 - The dialogue history's states, which the rule policy rebuilt from every event of the
   conversation several times per message, and the applied events, re-read from the

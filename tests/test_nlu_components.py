@@ -117,6 +117,24 @@ def test_entities_need_one_full_spacy_pass_only(
     assert full_passes == [text.lower()]
 
 
+def test_the_graph_holds_one_spacy_model(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rasa.engine.graph
+
+    from callback_coach.nlu import lean_spacy
+
+    monkeypatch.setattr(SpacyNLP, "load_model", SpacyNLP.__dict__["load_model"])
+    lean_spacy.install()
+    agent = Agent.load(str(model_path))
+    assert agent.processor is not None
+    nodes = agent.processor.graph_runner._instantiated_nodes  # type: ignore[attr-defined]
+    components = [node._component for node in nodes.values()]
+    spacy_nodes = [c for c in components if isinstance(c, SpacyNLP)]
+    assert isinstance(next(iter(nodes.values())), rasa.engine.graph.GraphNode)
+    # the node that provides the model and the node that runs it on messages
+    assert len(spacy_nodes) == 2
+    assert spacy_nodes[0]._model.model is spacy_nodes[1]._model.model
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -10,6 +10,11 @@ of it in two tables that serving never reads whole:
   dict): kept as two sorted arrays (~8 MB) and searched, a few microseconds a word;
   the freed memory is then handed back to the system (malloc_trim).
 
+It is also loaded once per process. Rasa's prediction graph has two SpacyNLP nodes,
+one that provides the model and one that runs it on messages, and each builds its own
+SpacyNLP: a second copy of the model (~60 MB) that nothing reads, since the running
+node is handed the provided one.
+
 tests/test_nlu_components.py checks that tokens, lemmas, tags, vectors and entities
 are the same as with the full model on every training and held-out message.
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import gc
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -75,9 +81,11 @@ def release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+# Shared read-only: spaCy only adds the strings of new words to the vocabulary.
+@functools.cache
 def load_lean_model(spacy_model_name: str) -> SpacyModel:
-    """SpacyNLP.load_model with the lean tables; Rasa's own loading (and its errors)
-    for a missing or incompatible model."""
+    """SpacyNLP.load_model with the lean tables, loaded once per model name; Rasa's own
+    loading (and its errors) for a missing or incompatible model."""
     try:
         language = lean_language(spacy_model_name)
     except OSError:
