@@ -53,8 +53,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 ORIGINAL_STATES_FOR_TRACKER_HISTORY = Domain.states_for_tracker_history
 ORIGINAL_APPLIED_EVENTS = DialogueStateTracker.applied_events
 
-# Conversations whose replay is kept per variant of the question (a few per policy).
-MAX_REMEMBERED = 2000
+# Conversations whose replays are kept. A replay holds its conversation's events, and it
+# is of use only while the tracker store keeps the tracker with those very events, so
+# the store forgets a conversation here when it lets go of it (`forget`); this bound is
+# for the stores that never do.
+MAX_CONVERSATIONS = 500
 
 
 @dataclass
@@ -70,7 +73,14 @@ class Replay:
     featurized_message: UserUttered | None = None
 
 
-_replays: OrderedDict[tuple[Any, ...], Replay] = OrderedDict()
+# sender id -> one replay per variant of the question (a few per policy)
+_replays: OrderedDict[str, dict[tuple[Any, ...], Replay]] = OrderedDict()
+
+
+def forget(sender_id: str) -> None:
+    """Lets go of a conversation's replays: its tracker is no longer kept in memory, or
+    its user asked to be forgotten."""
+    _replays.pop(sender_id, None)
 
 
 def _copy(state: State) -> State:
@@ -151,10 +161,11 @@ def states_for_tracker_history(
     """Rasa's Domain.states_for_tracker_history, replaying only new events."""
     # RulePolicy builds a new rule_only_data dictionary for each call: key on its content
     rule_only_key = json.dumps(rule_only_data, sort_keys=True, default=str)
-    key = (id(self), tracker.sender_id, omit_unset_slots, ignore_rule_only_turns, rule_only_key)
+    variant = (id(self), omit_unset_slots, ignore_rule_only_turns, rule_only_key)
     applied = tracker.applied_events()
     arguments = (omit_unset_slots, ignore_rule_only_turns, rule_only_data)
-    replay = _replays.get(key)
+    replays = _replays.setdefault(tracker.sender_id, {})
+    replay = replays.get(variant)
     if (
         replay is None
         or len(replay.events) > len(applied)
@@ -164,9 +175,9 @@ def states_for_tracker_history(
         # from the start, every message is featurized as it is now, as in Rasa's replay
         replay = Replay(tracker.init_copy())
         _replay_new_events(self, replay, applied, arguments, remembered=False)
-    _replays[key] = replay
-    _replays.move_to_end(key)
-    while len(_replays) > MAX_REMEMBERED:
+    replays[variant] = replay
+    _replays.move_to_end(tracker.sender_id)
+    while len(_replays) > MAX_CONVERSATIONS:
         _replays.popitem(last=False)
 
     # The state after the last event is not kept: later events may come before the

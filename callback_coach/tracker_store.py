@@ -8,7 +8,8 @@ conversation's lock, after the last event of the turn.
 Rasa's store rebuilds the whole tracker from the database on every message (reading,
 parsing and replaying every event of the session) and counts the stored events again on
 every save, so a turn costs more the longer the conversation. This one keeps the
-trackers it saved in memory and, per message, only checks that the database still
+trackers it saved in memory (up to COACH_CACHED_EVENTS events in all, the conversation
+used longest ago let go first) and, per message, only checks that the database still
 holds exactly what it wrote (one indexed query: the conversation's last event id and
 event count). Anything else — another replica or worker wrote, a turn failed before
 saving, a new session began, the user was forgotten — falls back to Rasa's own loading,
@@ -46,6 +47,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from callback_coach import dialogue_history
 from callback_coach.sqlite_tuning import is_sqlite_file, pooled_options, tune_sqlite
 
 logger = logging.getLogger(__name__)
@@ -65,8 +67,13 @@ def asked_to_forget(tracker: DialogueStateTracker, from_event: int = 0) -> bool:
     )
 
 
-# Trackers kept per Rasa process; a 50-turn conversation takes roughly 0.3 MB.
-DEFAULT_CACHED_TRACKERS = 500
+# Events kept in memory per Rasa process, over all the conversations kept; the ones
+# used longest ago are let go first. An event takes about 1 KB (an 8-turn conversation
+# of 113 events held 118 KB), so the default holds about 25 MB. A bound by conversations
+# would not bound memory: a 50-turn conversation holds six times an 8-turn one.
+DEFAULT_CACHED_EVENTS = 25_000
+# Conversations found empty and not yet created: both happen within one turn.
+MAX_FOUND_EMPTY = 1_000
 
 
 @dataclass
@@ -92,10 +99,9 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
             self.sessionmaker = sa.orm.sessionmaker(bind=pooled)
         else:
             self._reconnecting_engine(rasas_engine)
-        self._cache_size = int(
-            os.environ.get("COACH_CACHED_TRACKERS", str(DEFAULT_CACHED_TRACKERS))
-        )
+        self._events_budget = int(os.environ.get("COACH_CACHED_EVENTS", str(DEFAULT_CACHED_EVENTS)))
         self._stored: OrderedDict[str, StoredState] = OrderedDict()
+        self._kept_events = 0  # saved_events over all kept states
         # Conversations whose latest retrieve found nothing stored, until created.
         self._found_empty: OrderedDict[str, None] = OrderedDict()
         self._table_ready = False
@@ -155,7 +161,7 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         if len(state.tracker.events) != state.saved_events or self._stored_position(
             database, sender_id
         ) != (state.last_event_id, state.event_count):
-            del self._stored[sender_id]
+            self._drop(sender_id)
             return None
         self._stored.move_to_end(sender_id)
         return state
@@ -176,8 +182,16 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         matches."""
         state = self._kept_for(tracker)
         if state is None:
-            self._stored.pop(tracker.sender_id, None)
+            self._drop(tracker.sender_id)
         return state
+
+    def _drop(self, sender_id: str) -> None:
+        """Lets go of a kept conversation, and of what the dialogue history kept of it:
+        its replays hold the same events and are of no use without this tracker."""
+        state = self._stored.pop(sender_id, None)
+        if state is not None:
+            self._kept_events -= state.saved_events
+        dialogue_history.forget(sender_id)
 
     def _keep(
         self,
@@ -188,13 +202,16 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         """Remembers `tracker` as matching the database at `position`, with its first
         `saved_events` events stored (all of them by default)."""
         saved = len(tracker.events) if saved_events is None else saved_events
+        previous = self._stored.pop(tracker.sender_id, None)
+        if previous is not None:
+            self._kept_events -= previous.saved_events
         self._stored[tracker.sender_id] = StoredState(tracker, saved, *position)
-        self._stored.move_to_end(tracker.sender_id)
-        while len(self._stored) > self._cache_size:
-            self._stored.popitem(last=False)
+        self._kept_events += saved
+        while self._kept_events > self._events_budget and self._stored:
+            self._drop(next(iter(self._stored)))
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
-        if self._cache_size <= 0:
+        if self._events_budget <= 0:
             return await super().retrieve(sender_id)
         self._ensure_table()
         # A plain connection: the check is one statement, and an ORM session around
@@ -210,7 +227,7 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         if position == (0, 0):
             # Nothing stored, so Rasa's loading would find nothing either.
             self._found_empty[sender_id] = None
-            while len(self._found_empty) > self._cache_size:
+            while len(self._found_empty) > MAX_FOUND_EMPTY:
                 self._found_empty.popitem(last=False)
             return None
         tracker = await super().retrieve(sender_id)
@@ -244,7 +261,7 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         if not asked_to_forget(tracker, self._unsaved_from(tracker)):
             await self._save_events(tracker)
             return
-        self._stored.pop(tracker.sender_id, None)
+        self._drop(tracker.sender_id)
         # The tracker in memory still holds the old events until the turn ends; every
         # save of this turn erases rather than writes. The next turn starts empty.
         with self.session_scope() as session:
@@ -300,7 +317,7 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
             if state is not None:
                 position = (last_id or state.last_event_id, state.event_count + len(rows))
             # A new session is not kept: Rasa's loading keeps only its events; let it.
-            keep = self._cache_size > 0 and not any(
+            keep = self._events_budget > 0 and not any(
                 isinstance(event, SessionStarted) for event in new_events
             )
             if keep and position is None:
@@ -309,4 +326,4 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
             if keep and position is not None:
                 self._keep(tracker, position)
             else:
-                self._stored.pop(tracker.sender_id, None)
+                self._drop(tracker.sender_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import operator
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable
 
 import pytest
@@ -199,3 +200,31 @@ def test_replaced_or_shortened_events_are_read_afresh() -> None:
     assert_same_events(
         dialogue_history.applied_events(tracker), dialogue_history.ORIGINAL_APPLIED_EVENTS(tracker)
     )
+
+
+def test_replays_are_kept_per_conversation_and_let_go_when_forgotten(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dialogue_history, "_replays", OrderedDict())
+    monkeypatch.setattr(dialogue_history, "MAX_CONVERSATIONS", 2)
+    trackers = []
+    for number in range(3):
+        tracker = DialogueStateTracker(f"history-{uuid.uuid4().hex}", DOMAIN.slots)
+        tracker.update(ActionExecuted("action_listen"))
+        tracker.update(UserUttered(f"message {number}", {"name": "greet", "confidence": 1.0}))
+        # two variants of the question, as the rule policy asks
+        dialogue_history.states_for_tracker_history(DOMAIN, tracker, False, True, RULE_ONLY_DATA)
+        dialogue_history.states_for_tracker_history(DOMAIN, tracker)
+        trackers.append(tracker)
+    first, second, third = (tracker.sender_id for tracker in trackers)
+    # the conversation used longest ago is let go as a whole, not variant by variant
+    assert list(dialogue_history._replays) == [second, third]
+    assert len(dialogue_history._replays[third]) == 2
+
+    dialogue_history.forget(third)
+    assert list(dialogue_history._replays) == [second]
+    # what is let go is worked out afresh, the same as Rasa's
+    trackers[2].update(ActionExecuted("utter_greet"))
+    assert dialogue_history.states_for_tracker_history(
+        DOMAIN, trackers[2]
+    ) == dialogue_history.ORIGINAL_STATES_FOR_TRACKER_HISTORY(DOMAIN, trackers[2])

@@ -15,6 +15,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from callback_coach import dialogue_history
 from callback_coach.tracker_store import DELETE_ACTION, ForgetfulSQLTrackerStore
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -266,6 +267,39 @@ async def test_forgetting_erases_the_conversation_and_what_was_kept(
     tracker.update(BotUttered("deleted"))
     await coach.save(tracker)
     assert stored_rows(database_url, sender) == 0
+
+
+async def test_kept_conversations_stay_within_the_events_budget(
+    database_url: str, domain: Domain, sender: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COACH_CACHED_EVENTS", "40")
+    let_go: list[str] = []
+    monkeypatch.setattr(dialogue_history, "forget", let_go.append)
+    coach = store(database_url, domain)
+    senders = [f"{sender}-{number}" for number in range(4)]
+    try:
+        for sender_id in senders:
+            tracker = await coach.get_or_create_tracker(sender_id)
+            for number in range(3):
+                turn(tracker, number)
+            await coach.save(tracker)
+        # 16 events each: the two latest conversations fit in 40
+        assert list(coach._stored) == senders[2:]
+        assert coach._kept_events == 32
+        assert let_go == senders[:2]  # with what the dialogue history kept of them
+
+        # a conversation let go is loaded from the database again, whole
+        loaded = await coach.retrieve(senders[0])
+        assert loaded is not None
+        assert [event.as_dict() for event in loaded.events] == await rasa_view(
+            database_url, domain, senders[0]
+        )
+        assert len(loaded.events) == 16
+    finally:
+        with sa.create_engine(database_url).begin() as connection:
+            connection.execute(
+                sa.text("DELETE FROM events WHERE sender_id LIKE :s"), {"s": f"{sender}-%"}
+            )
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path, domain: Domain) -> None:
