@@ -4,11 +4,14 @@ Load over REST with the custom action in the loop, 8-turn conversations at 1, 10
 50 at once (p50/p95/p99, turns/s, replies missing), against one replica (SQLite, as
 `make run`), one Rasa process with two Sanic workers, and two replicas with two action
 servers behind nginx on PostgreSQL and Redis (callback_coach.cluster); plus CPU per
-turn early and late in 50-turn (--long-turns) conversations. Every figure is the median over several
-runs (the machine is shared and noisy); the raw runs are written to var/bench/latest.json.
+turn early and late in 50-turn (--long-turns) conversations, and, in the first run, the
+Rasa server's memory as 1,000 (--new-conversations) more conversations arrive. Every
+figure is the median over several runs (the machine is shared and noisy); the raw runs
+are written to var/bench/latest.json.
 
     .venv/bin/python -m scripts.bench [--runs 3] [--conversations 30] [--levels 1,10,50]
         [--skip-training | --training-runs N] [--skip-replicas] [--long-turns 50]
+        [--new-conversations 1000]
 """
 
 from __future__ import annotations
@@ -200,6 +203,23 @@ def cost_as_conversations_grow(
     return {window: statistics.median(values) for window, values in windows.items()}
 
 
+SOAK_BLOCK = 250
+
+
+def memory_as_conversations_arrive(rasa: Server, conversations: int) -> list[list[float]]:
+    """The Rasa server's RSS after each block of new conversations, 10 at once: a cache
+    that never stops growing shows here long before a day of real traffic would."""
+    points = [[0, max(rss_per_process_mb(rasa.process.pid))]]
+    done = 0
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        while done < conversations:
+            block = min(SOAK_BLOCK, conversations - done)
+            list(pool.map(lambda _: conversation(rasa.url), range(block)))
+            done += block
+            points.append([done, max(rss_per_process_mb(rasa.process.pid))])
+    return points
+
+
 def memory_mb(*servers: Server) -> dict[str, float]:
     """Resident memory of the largest process of each server (a worker, or the server)."""
     return {
@@ -314,6 +334,12 @@ def main() -> int:
         default=LONG_TURNS,
         help="length of the conversations whose first and last 10 turns are compared",
     )
+    parser.add_argument(
+        "--new-conversations",
+        type=int,
+        default=1000,
+        help="new conversations for the memory-over-time measure, in the first run (0: none)",
+    )
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     args = parser.parse_args()
 
@@ -323,6 +349,7 @@ def main() -> int:
     report["model_mb"] = args.model.stat().st_size / 1e6
 
     starts, memory, growth = [], [], []
+    arriving: list[list[float]] = []
     levels: dict[int, list[dict[str, float]]] = {level: [] for level in args.levels}
     for _ in range(args.runs):
         workdir = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -339,11 +366,14 @@ def main() -> int:
                     "actions_mb": max(rss_per_process_mb(actions.process.pid)),
                 }
             )
+            if not arriving and args.new_conversations > 0:
+                arriving = memory_as_conversations_arrive(rasa, args.new_conversations)
         finally:
             rasa.stop()
             actions.stop()
             shutil.rmtree(workdir, ignore_errors=True)
     report.update(start_s=starts, memory=memory, growth=growth)
+    report["memory_as_conversations_arrive"] = arriving
     report["one_replica"] = {f"{level} at once": runs for level, runs in levels.items()}
 
     two_workers = []
@@ -373,6 +403,11 @@ def main() -> int:
     print(f"  server start to answer     {statistics.median(starts):8.1f} s")
     print(f"  Rasa server RSS, per proc. {median_of(memory, 'rasa_mb'):8.0f} MB")
     print(f"  action server RSS          {median_of(memory, 'actions_mb'):8.0f} MB")
+    if arriving:
+        print(
+            "  Rasa server RSS after N new conversations (first run): "
+            + ", ".join(f"{count:.0f}: {mb:.0f} MB" for count, mb in arriving)
+        )
     first = levels[args.levels[0]]
     for server in ("Rasa server", "action server"):
         cpu = median_of(first, f"{server} cpu_ms_per_turn")
