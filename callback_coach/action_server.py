@@ -5,9 +5,9 @@ on the first message; this one refuses to start and says which entry is wrong. I
 brings the records' database to the latest schema (Alembic; while the database is
 unreachable it starts anyway and retries, see callback_coach.records_outage), runs the
 reminder scheduler beside the actions, answers only requests carrying
-ACTION_SERVER_TOKEN (callback_coach.action_auth), and binds to localhost unless
-ACTION_SERVER_HOST says
-otherwise.
+ACTION_SERVER_TOKEN (callback_coach.action_auth), leaves out slot events that change
+nothing (callback_coach.slot_events), and binds to localhost unless ACTION_SERVER_HOST
+says otherwise.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sanic import Sanic
 
 from actions.knowledge import KnowledgeError
 from actions.runtime import knowledge_cache, settings
-from callback_coach import action_guards, records_outage
+from callback_coach import action_guards, records_outage, slot_events
 from callback_coach.action_auth import require_action_token
 from callback_coach.reminder_scheduler import ReminderScheduler
 
@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     records_outage.install()
+    slot_events.install()
     app = create_app(args.actions or "actions", cors_origins=args.cors, auto_reload=False)
     try:
         require_action_token(app, os.environ)
