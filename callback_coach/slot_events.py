@@ -65,8 +65,9 @@ async def run_without_unchanged_slots(
     action_name = action_call.get("next_action") or ""
     if not response or action_name.startswith(VALIDATION_PREFIX):
         return response
-    tracker = action_call.get("tracker") or {}
-    slots = tracker.get("slots") or {}
+    slots = (action_call.get("tracker") or {}).get("slots")
+    if not isinstance(slots, Mapping):  # the guards answer a malformed call before this
+        return response
     response["events"] = changing_events(response.get("events") or [], slots)
     return response
 
