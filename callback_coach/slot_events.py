@@ -19,12 +19,12 @@ Two cases are left as they are:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from rasa_sdk.executor import ActionExecutor
 
-ORIGINAL_RUN = ActionExecutor.run
+RunAction = Callable[[ActionExecutor, Any], Awaitable[Any]]
 VALIDATION_PREFIX = "validate_"
 # Events that leave the other slots' values as they are.
 SLOT_NEUTRAL_EVENTS = frozenset({"slot", "bot", "followup", "reminder", "cancel_reminder"})
@@ -56,12 +56,11 @@ def changing_events(events: list[Any], slots: Mapping[str, Any]) -> list[Any]:
     return kept
 
 
-async def run_without_unchanged_slots(
-    self: ActionExecutor, action_call: dict[str, Any]
+def without_unchanged_slots(
+    action_call: dict[str, Any], response: dict[str, Any] | None
 ) -> dict[str, Any] | None:
-    """rasa-sdk's ActionExecutor.run, its answer without the slot events that change
+    """The executor's answer to `action_call` without the slot events that change
     nothing."""
-    response = await ORIGINAL_RUN(self, action_call)
     action_name = action_call.get("next_action") or ""
     if not response or action_name.startswith(VALIDATION_PREFIX):
         return response
@@ -73,4 +72,14 @@ async def run_without_unchanged_slots(
 
 
 def install() -> None:
+    """Wraps ActionExecutor.run as it is now, so other wrappers (the records outage's
+    apology) stay in place."""
+    run: RunAction = ActionExecutor.run
+    if getattr(run, "without_unchanged_slots", False):
+        return
+
+    async def run_without_unchanged_slots(self: ActionExecutor, action_call: Any) -> Any:
+        return without_unchanged_slots(action_call, await run(self, action_call))
+
+    run_without_unchanged_slots.without_unchanged_slots = True  # type: ignore[attr-defined]
     ActionExecutor.run = run_without_unchanged_slots

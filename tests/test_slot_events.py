@@ -72,8 +72,9 @@ async def test_the_executor_answers_without_them_except_to_form_validation(
             dispatcher.utter_message(text="noted")
             return [slot("company", "Acme"), slot("situation", "rejected")]
 
-    monkeypatch.setattr(ActionExecutor, "run", slot_events.ORIGINAL_RUN)
+    monkeypatch.setattr(ActionExecutor, "run", ActionExecutor.run)
     slot_events.install()
+    slot_events.install()  # a second install changes nothing
     executor = ActionExecutor()
     for name in ("action_sets_everything", "validate_application_form"):
         executor.register_action(SetsEverything(name))
@@ -90,6 +91,20 @@ async def test_the_executor_answers_without_them_except_to_form_validation(
     answer = await executor.run(call("validate_application_form"))  # type: ignore[arg-type]
     assert answer is not None
     assert answer["events"] == [slot("company", "Acme"), slot("situation", "rejected")]
+
+
+async def test_the_wrapper_keeps_what_wrapped_the_executor_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # e.g. the records outage's apology, installed first by the action server
+    async def earlier_wrapper(self: ActionExecutor, action_call: Any) -> dict[str, Any]:
+        return {"events": [slot("company", "Acme"), slot("role", "nurse")], "responses": []}
+
+    monkeypatch.setattr(ActionExecutor, "run", earlier_wrapper)
+    slot_events.install()
+    tracker = {"slots": SLOTS}
+    answer = await ActionExecutor().run({"next_action": "action_coach", "tracker": tracker})  # type: ignore[typeddict-item]
+    assert answer == {"events": [slot("role", "nurse")], "responses": []}
 
 
 def test_a_conversation_stores_slot_events_only_when_a_slot_changes(
