@@ -46,12 +46,11 @@ def changing_events(events: list[Any], slots: Mapping[str, Any]) -> list[Any]:
         kind = event.get("event") if isinstance(event, dict) else None
         if kind not in SLOT_NEUTRAL_EVENTS:
             return kept + events[index:]
-        if kind == "slot":
-            name = event.get("name")
-            if isinstance(name, str) and name in values and _same(values[name], event.get("value")):
+        name = event.get("name")
+        if kind == "slot" and isinstance(name, str):
+            if name in values and _same(values[name], event.get("value")):
                 continue
-            if isinstance(name, str):
-                values[name] = event.get("value")
+            values[name] = event.get("value")
         kept.append(event)
     return kept
 

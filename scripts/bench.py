@@ -211,12 +211,11 @@ def memory_as_conversations_arrive(rasa: Server, conversations: int) -> list[lis
     that never stops growing shows here long before a day of real traffic would."""
     points = [[0, max(rss_per_process_mb(rasa.process.pid))]]
     done = 0
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        while done < conversations:
-            block = min(SOAK_BLOCK, conversations - done)
-            list(pool.map(lambda _: conversation(rasa.url), range(block)))
-            done += block
-            points.append([done, max(rss_per_process_mb(rasa.process.pid))])
+    while done < conversations:
+        block = min(SOAK_BLOCK, conversations - done)
+        load(rasa.url, 10, block)
+        done += block
+        points.append([done, max(rss_per_process_mb(rasa.process.pid))])
     return points
 
 
