@@ -23,7 +23,7 @@ help:
 	@echo "make scale-demo   two Rasa replicas, two action servers and nginx on PostgreSQL + Redis"
 	@echo "make train        train the model if data or config changed"
 	@echo "make lint         ruff and mypy"
-	@echo "make audit        pip-audit over uv.lock (ignore list: pip-audit-ignore.txt)"
+	@echo "make audit        pip-audit over uv.lock (ignore list: pip-audit-ignore.txt; ADVISORY_DB=DIR offline)"
 	@echo "make bench        measure training, start-up, memory and latency"
 	@echo "make bench-before-after BEFORE=<commit>   this checkout against an earlier one"
 	@echo "make bench-startup  start-up with compiled bytecode and from source"
@@ -104,9 +104,10 @@ lint: setup
 	$(BIN)/mypy
 
 # Known vulnerabilities in the locked dependencies; pip-audit runs outside .venv (see
-# scripts/audit.py and docs/security.md).
+# scripts/audit.py and docs/security.md). ADVISORY_DB=DIR checks against a local copy of
+# an OSV-format advisory database instead, for networks that cannot reach PyPI's API.
 audit: $(SYNCED)
-	$(PYTHON) -m scripts.audit --uv "$(UV)"
+	$(BIN)/python -m scripts.audit --uv "$(UV)" $(if $(ADVISORY_DB),--advisory-db "$(ADVISORY_DB)")
 
 bench: $(MODEL)
 	$(BIN)/python -m scripts.bench

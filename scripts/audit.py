@@ -1,15 +1,21 @@
 """`make audit`: pip-audit over the locked dependencies, with a short justified ignore list.
 
 pip-audit runs in its own throw-away environment (`uv tool run`), not in .venv: it needs
-packaging>=23, which Rasa 3.6's pins rule out. It audits the requirements that
-`uv export --frozen` writes from uv.lock, so what is checked is exactly what is locked.
+packaging>=23, which Rasa 3.6's pins rule out (this script itself runs in .venv). It
+audits the requirements that `uv export --frozen` writes from uv.lock, so what is checked
+is exactly what is locked.
 
 Fails on a known vulnerability that pip-audit-ignore.txt does not list. When pip-audit
 gets no vulnerability data at all (no route to PyPI's JSON API), it says so loudly;
 that fails too only with AUDIT_REQUIRE_DATA=1, since some networks allow installing
 packages but not that API (docs/security.md).
 
-    python3 -m scripts.audit [--uv "python3 -m uv"]
+Where that API is out of reach but a copy of an OSV-format advisory database is not
+(a clone of github.com/pypa/advisory-database, or OSV's PyPI export unzipped),
+`--advisory-db DIR` checks the same locked versions against it instead of asking
+pip-audit, with the same ignore list and the same outcome.
+
+    .venv/bin/python -m scripts.audit [--uv "python3 -m uv"] [--advisory-db DIR]
 """
 
 from __future__ import annotations
@@ -22,9 +28,13 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
+from packaging.version import InvalidVersion, Version
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PIP_AUDIT = "pip-audit==2.10.1"
@@ -94,12 +104,9 @@ def read_report(report: dict[str, Any]) -> Findings:
 
 
 def run_audit(uv: list[str], ignored: dict[str, str]) -> dict[str, Any]:
-    WORK_DIR.mkdir(parents=True, exist_ok=True)
-    requirements, report = WORK_DIR / "requirements.txt", WORK_DIR / "report.json"
-    log = WORK_DIR / "pip-audit.log"
+    requirements = export_locked(uv)
+    report, log = WORK_DIR / "report.json", WORK_DIR / "pip-audit.log"
     report.unlink(missing_ok=True)
-    export = [*uv, "export", "--frozen", "--no-hashes", "--no-emit-project", "--quiet"]
-    subprocess.run([*export, "-o", str(requirements)], cwd=PROJECT_ROOT, check=True)
     command = [
         *uv,
         "tool",
@@ -123,18 +130,172 @@ def run_audit(uv: list[str], ignored: dict[str, str]) -> dict[str, Any]:
     return data
 
 
+def export_locked(uv: list[str]) -> Path:
+    """requirements.txt of exactly what uv.lock pins (name==version lines)."""
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    requirements = WORK_DIR / "requirements.txt"
+    export = [*uv, "export", "--frozen", "--no-hashes", "--no-emit-project", "--quiet"]
+    subprocess.run([*export, "-o", str(requirements)], cwd=PROJECT_ROOT, check=True)
+    return requirements
+
+
+def read_pins(requirements: str) -> dict[str, str]:
+    """Canonical name -> version of each `name==version` line; uv export writes only those
+    (environment markers after ';' and continuation lines are dropped)."""
+    pins: dict[str, str] = {}
+    for line in requirements.splitlines():
+        requirement = line.split(";")[0].strip()
+        if not requirement or requirement.startswith(("#", "-", "\\")):
+            continue
+        name, separator, version = requirement.partition("==")
+        if not separator:
+            raise AuditError(f"not pinned to one version: {requirement!r}")
+        pins[canonical_name(name)] = version.strip().rstrip("\\").strip()
+    return pins
+
+
+def canonical_name(name: str) -> str:
+    """PEP 503 normalised project name, as OSV's PyPI records and PyPI itself compare."""
+    return re.sub(r"[-_.]+", "-", name).lower().strip()
+
+
+def read_advisories(root: Path) -> Iterator[dict[str, Any]]:
+    """Every OSV record under root: JSON (OSV's own export) or YAML (the PyPA database)."""
+    if not root.is_dir():
+        raise AuditError(f"advisory database {root} is not a directory")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~10x faster
+    for path in sorted(root.rglob("*")):
+        if path.suffix not in {".json", ".yaml", ".yml"} or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        try:
+            record = json.loads(text) if path.suffix == ".json" else yaml.load(text, loader)
+        except (ValueError, yaml.YAMLError) as error:
+            raise AuditError(f"{path}: not an OSV record: {error}") from error
+        if isinstance(record, dict) and "id" in record and "affected" in record:
+            yield record
+
+
+def _sort_key(event: dict[str, str]) -> tuple[int, Version]:
+    value = next(iter(event.values()))
+    return (0, Version("0")) if value == "0" else (1, Version(value))
+
+
+def in_ranges(version: str, affected: dict[str, Any]) -> bool:
+    """Whether version falls in an OSV `affected` entry: listed in `versions`, or inside an
+    ECOSYSTEM range (introduced <= v < fixed, or <= last_affected), evaluated as the OSV
+    schema describes: events in version order, each switching the state."""
+    if version in affected.get("versions", []):
+        return True
+    try:
+        current = Version(version)
+    except InvalidVersion:
+        return False
+    for version_range in affected.get("ranges", []):
+        if version_range.get("type") != "ECOSYSTEM":
+            continue  # GIT ranges name commits, not releases
+        try:
+            events = sorted(
+                (e for e in version_range.get("events", []) if "limit" not in e), key=_sort_key
+            )
+        except InvalidVersion:
+            continue
+        vulnerable = False
+        for event in events:
+            if "introduced" in event:
+                if event["introduced"] == "0" or current >= Version(event["introduced"]):
+                    vulnerable = True
+            elif "fixed" in event:
+                vulnerable = vulnerable and current < Version(event["fixed"])
+            elif "last_affected" in event:
+                vulnerable = vulnerable and current <= Version(event["last_affected"])
+        if vulnerable:
+            return True
+    return False
+
+
+def fixed_versions(affected: dict[str, Any]) -> list[str]:
+    return [
+        event["fixed"]
+        for version_range in affected.get("ranges", [])
+        if version_range.get("type") == "ECOSYSTEM"
+        for event in version_range.get("events", [])
+        if "fixed" in event
+    ]
+
+
+def match_advisories(
+    pins: dict[str, str], advisories: Iterable[dict[str, Any]], ignored: Iterable[str]
+) -> dict[str, Any]:
+    """A report shaped like pip-audit's JSON (so read_report decides the outcome the same
+    way), with the advisories whose id or alias is ignored left out, as pip-audit does.
+    Unlike pip-audit's, it also names the ignore entries that matched nothing
+    (`unused_ignores`): an entry for a version no longer locked should go."""
+    ignore, used = set(ignored), set()
+    vulns: dict[str, list[dict[str, Any]]] = {name: [] for name in pins}
+    for record in advisories:
+        if record.get("withdrawn"):
+            continue
+        names = {record["id"], *record.get("aliases", [])}
+        for affected in record["affected"]:
+            package = affected.get("package", {})
+            name = canonical_name(str(package.get("name", "")))
+            if package.get("ecosystem") != "PyPI" or name not in pins:
+                continue
+            if not in_ranges(pins[name], affected):
+                continue
+            if names & ignore:
+                used |= names & ignore
+            else:
+                vulns[name].append(
+                    {
+                        "id": record["id"],
+                        "aliases": record.get("aliases", []),
+                        "fix_versions": fixed_versions(affected),
+                    }
+                )
+    return {
+        "dependencies": [
+            {"name": name, "version": version, "vulns": vulns[name]}
+            for name, version in sorted(pins.items())
+        ],
+        "unused_ignores": sorted(ignore - used),
+    }
+
+
+def audit_offline(uv: list[str], ignored: dict[str, str], database: Path) -> dict[str, Any]:
+    pins = read_pins(export_locked(uv).read_text(encoding="utf-8"))
+    return match_advisories(pins, read_advisories(database), ignored)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--uv", default=f"{sys.executable} -m uv", help="how to run uv")
+    parser.add_argument(
+        "--advisory-db",
+        type=Path,
+        help="check against this OSV-format advisory database instead of asking pip-audit",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
         ignored = read_ignore_list()
-        findings = read_report(run_audit(shlex.split(args.uv), ignored))
+        uv = shlex.split(args.uv)
+        if args.advisory_db:
+            report = audit_offline(uv, ignored, args.advisory_db)
+        else:
+            report = run_audit(uv, ignored)
+        findings = read_report(report)
     except (AuditError, subprocess.CalledProcessError, OSError, ValueError) as error:
         print(f"audit: error: {error}", file=sys.stderr)
         return 2
     took = f"{time.monotonic() - started:.0f} s"
+    for advisory in report.get("unused_ignores", []):
+        print(
+            f"audit: note: {IGNORE_FILE.name} lists {advisory}, which no advisory in this "
+            "database holds against a locked version: remove it unless another source does",
+            file=sys.stderr,
+        )
     if findings.vulnerable:
         print("audit: known vulnerabilities in the locked dependencies:", file=sys.stderr)
         for line in findings.vulnerable:
@@ -150,7 +311,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"audit: WARNING: NOT AUDITED. pip-audit got no vulnerability data for any of "
             f"the {len(findings.skipped)} locked packages ({reason}). PyPI's JSON API is "
-            "probably out of reach from this network. Set AUDIT_REQUIRE_DATA=1 to fail here.",
+            "probably out of reach from this network: `make audit ADVISORY_DB=DIR` checks "
+            "against a copy of the advisory database instead (docs/security.md). Set "
+            "AUDIT_REQUIRE_DATA=1 to fail here.",
             file=sys.stderr,
         )
         return 1 if os.environ.get("AUDIT_REQUIRE_DATA") == "1" else 0

@@ -22,6 +22,17 @@ from callback_coach.launcher import (
 )
 from tests.fake_apis import FakeApis
 
+# tmp_path folders live under var/tmp in the project instead of pytest's default
+# /tmp/pytest-of-<user>, which another local user could create first (CVE-2025-71176;
+# the fix is in pytest 9, which Rasa's packaging<21 pin rules out).
+TEMP_ROOT = Path(__file__).resolve().parent.parent / "var" / "tmp"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # read by pytest when the first tmp_path is made, which is after this hook
+    TEMP_ROOT.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", str(TEMP_ROOT))
+
 
 @pytest.fixture(scope="session", autouse=True)
 def records_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
