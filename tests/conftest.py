@@ -31,7 +31,7 @@ TEMP_ROOT = Path(__file__).resolve().parent.parent / "var" / "tmp"
 def pytest_configure(config: pytest.Config) -> None:
     # read by pytest when the first tmp_path is made, which is after this hook
     TEMP_ROOT.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", str(TEMP_ROOT))
+    os.environ["PYTEST_DEBUG_TEMPROOT"] = str(TEMP_ROOT)
 
 
 @pytest.fixture(scope="session", autouse=True)
