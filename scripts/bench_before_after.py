@@ -2,7 +2,8 @@
 
 The machine's speed drifts over a day, so two `make bench` runs hours apart do not
 compare. This script checks the earlier commit out beside this one (a git worktree
-under var/bench/, sharing .venv and this checkout's trained model), then alternates
+under var/bench/, sharing this checkout's trained model, and its .venv too unless the
+commit locks other dependencies, which then get a .venv of their own), then alternates
 runs of the two: start-up, memory, CPU per turn and latency one conversation at a
 time, throughput at 10 at once, and CPU per turn early and late in 50-turn
 conversations. Medians are printed; raw runs go to var/bench/before-after.json.
@@ -83,8 +84,10 @@ FIGURES = (
 )
 
 
-def checkout(revision: str) -> Path:
-    """The earlier commit beside this checkout, sharing its .venv and trained model."""
+def checkout(revision: str) -> tuple[Path, Path]:
+    """The earlier commit beside this checkout, sharing its trained model, and the Python
+    to measure it with: this checkout's, or, when the commit's uv.lock differs, one of its
+    own made as `make` makes it (so a dependency upgrade can be measured too)."""
     commit = subprocess.run(
         ["git", "rev-parse", "--short", revision],
         cwd=PROJECT_ROOT,
@@ -100,16 +103,32 @@ def checkout(revision: str) -> Path:
             check=True,
             capture_output=True,
         )
-    (place / ".venv").unlink(missing_ok=True)
-    (place / ".venv").symlink_to(PROJECT_ROOT / ".venv")
+    venv = place / ".venv"
+    if (place / "uv.lock").read_bytes() == (PROJECT_ROOT / "uv.lock").read_bytes():
+        if venv.is_symlink() or not venv.exists():
+            venv.unlink(missing_ok=True)
+            venv.symlink_to(PROJECT_ROOT / ".venv")
+        python = Path(sys.executable)
+    else:
+        if venv.is_symlink():
+            venv.unlink()
+        with (OUT / f"venv-{commit}.log").open("w") as log:
+            subprocess.run(
+                ["make", "--no-print-directory", ".venv/.spacy-model"],
+                cwd=place,
+                check=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        python = venv / "bin" / "python"
     (place / "models").mkdir(exist_ok=True)
     (place / "models" / DEFAULT_MODEL.name).write_bytes(DEFAULT_MODEL.read_bytes())
-    return place
+    return place, python
 
 
-def measure(root: Path, conversations: int, long_turns: int) -> dict[str, float]:
+def measure(root: Path, python: Path, conversations: int, long_turns: int) -> dict[str, float]:
     result = subprocess.run(
-        [sys.executable, "-c", DRIVER, str(conversations), str(long_turns)],
+        [str(python), "-c", DRIVER, str(conversations), str(long_turns)],
         cwd=root,
         check=True,
         capture_output=True,
@@ -130,11 +149,15 @@ def main() -> int:
     if args.long_turns < 20:
         parser.error("--long-turns must be at least 20")
 
-    before_root = checkout(args.before)
+    before_root, before_python = checkout(args.before)
+    after_python = Path(sys.executable)
     runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     for _ in range(args.runs):
-        runs["before"].append(measure(before_root, args.conversations, args.long_turns))
-        runs["after"].append(measure(PROJECT_ROOT, args.conversations, args.long_turns))
+        for side, root, python in (
+            ("before", before_root, before_python),
+            ("after", PROJECT_ROOT, after_python),
+        ):
+            runs[side].append(measure(root, python, args.conversations, args.long_turns))
     OUT.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"before": args.before, "runs": runs}
     (OUT / "before-after.json").write_text(json.dumps(report, indent=1))
