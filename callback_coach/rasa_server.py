@@ -65,6 +65,7 @@ from callback_coach import (
     tracker_copy,
     tracker_outage,
 )
+from callback_coach.cors_origins import check_cors_origins
 from callback_coach.guards import install_request_limits
 from callback_coach.nlu import lean_spacy
 
@@ -191,6 +192,7 @@ def main() -> None:
         sys.exit(f"error: {error}")
     try:  # Rasa's HTTP API only when asked for, and then only with a token
         sys.argv = http_api.run_arguments(sys.argv, os.environ)
+        check_cors_origins(sys.argv)
     except ValueError as error:
         sys.exit(f"error: {error}")
     from rasa.__main__ import main as rasa_main

@@ -18,12 +18,14 @@ import pytest
 import requests
 
 from actions.runtime import knowledge_cache
+from callback_coach.cors_origins import check_cors_origins, cors_values
 from callback_coach.launcher import (
     BIN,
     PROJECT_ROOT,
     Server,
     default_environment,
     free_port,
+    rasa_command,
     wait_until_ready,
 )
 from callback_coach.terminal_chat import fetch_reminders
@@ -147,6 +149,82 @@ def test_the_api_without_a_token_refuses_to_start(model_path: Path, tmp_path: Pa
         port,
     )
     assert bare.returncode != 0 and "--enable-api without --auth-token" in bare.stderr
+
+
+# --- CORS: exact origins only (sanic-cors matches patterns unanchored, CVE-2026-37737) -----
+
+
+def test_cors_values_are_read_from_every_form_of_the_option() -> None:
+    argv = ["rasa", "run", "--cors", "https://a.example", "https://b.example", "--port", "1"]
+    assert cors_values(argv) == ["https://a.example", "https://b.example"]
+    assert cors_values(["rasa", "run", "--cors=https://c.example", "x"]) == ["https://c.example"]
+    assert cors_values(["rasa", "run", "--port", "5005"]) == []
+
+
+@pytest.mark.parametrize(
+    "origin", ["https://coach.example.org", "*", r"https://(www\.)?coach\.example\.org$"]
+)
+def test_exact_origins_allow_all_and_anchored_patterns_are_accepted(origin: str) -> None:
+    check_cors_origins(["rasa", "run", "--cors", origin])
+
+
+@pytest.mark.parametrize("origin", [r"https://coach\.example\.org", "https://*.example.org"])
+def test_an_unanchored_origin_pattern_is_refused(origin: str) -> None:
+    with pytest.raises(ValueError, match="end the pattern with \\$"):
+        check_cors_origins(["rasa", "run", "--cors", "https://ok.example", origin])
+
+
+def test_the_rasa_server_allows_its_exact_origin_and_refuses_an_open_pattern(
+    model_path: Path, tmp_path: Path
+) -> None:
+    origin = "https://coach.example.org"
+    port = free_port()
+    env = {
+        **default_environment(),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cors.db'}",
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}/webhook",
+    }
+    credentials = tmp_path / "credentials.yml"
+    credentials.write_text("rest:\n")
+    log_path = tmp_path / "rasa.log"
+    command = [*rasa_command(model_path, port, credentials=credentials), "--cors", origin]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server("Rasa server", process, f"http://127.0.0.1:{port}", log_path)
+    try:
+        wait_until_ready(server, "/webhooks/rest/", timeout=180)
+
+        def allowed_origin(sent: str) -> str | None:
+            reply = requests.get(f"{server.url}/", headers={"Origin": sent}, timeout=30)
+            assert reply.status_code == 200
+            return reply.headers.get("Access-Control-Allow-Origin")
+
+        assert allowed_origin(origin) == origin
+        assert allowed_origin(origin + ".evil.test") is None
+        assert allowed_origin("https://evil.test") is None
+    finally:
+        server.stop()
+
+    refused = run_module(
+        "callback_coach.rasa_server",
+        env,
+        "run",
+        "--model",
+        str(model_path),
+        "--port",
+        str(free_port()),
+        "--cors",
+        r"https://coach\.example\.org",
+    )
+    assert refused.returncode != 0
+    assert "is a pattern" in refused.stderr and "end the pattern with $" in refused.stderr
 
 
 # --- the reminders channel ----------------------------------------------------------------
