@@ -42,10 +42,10 @@ from callback_coach.launcher import (
     PROJECT_ROOT,
     Server,
     ServerError,
-    _spawn,
     default_environment,
     free_port,
     raise_interrupt,
+    spawn,
     start_action_server,
     start_rasa_server,
 )
@@ -250,7 +250,7 @@ def start_nginx(
     if check.returncode != 0:
         raise ServerError(f"nginx rejected {config}:\n{check.stderr}")
     command = [str(NGINX), "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(config)]
-    server = _spawn(
+    server = spawn(
         "nginx",
         command,
         default_environment(),

@@ -86,9 +86,10 @@ def default_environment() -> dict[str, str]:
     return env
 
 
-def _spawn(
+def spawn(
     name: str, command: list[str], env: Mapping[str, str], log_path: Path, url: str
 ) -> Server:
+    """Starts `command` in the project, its output appended to log_path; not yet ready."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
@@ -136,7 +137,7 @@ def start_action_server(
     port: int, env: Mapping[str, str], log_path: Path, timeout: float = 60.0
 ) -> Server:
     command = [str(BIN / "python"), "-m", "callback_coach.action_server", "--port", str(port)]
-    server = _spawn("action server", command, env, log_path, f"http://127.0.0.1:{port}")
+    server = spawn("action server", command, env, log_path, f"http://127.0.0.1:{port}")
     wait_until_ready(server, "/health", timeout)
     return server
 
@@ -186,7 +187,7 @@ def start_rasa_server(
     channels = write_enabled_credentials(PROJECT_ROOT / "credentials.yml", credentials, env)
     host = env.get("RASA_HOST", "127.0.0.1")
     command = rasa_command(model, port, stock_rasa, credentials, host)
-    server = _spawn("Rasa server", command, env, log_path, f"http://127.0.0.1:{port}")
+    server = spawn("Rasa server", command, env, log_path, f"http://127.0.0.1:{port}")
     # The REST channel's health route answers only once the model is loaded.
     wait_until_ready(server, "/webhooks/rest/", timeout)
     server.channels = channels

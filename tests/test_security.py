@@ -22,10 +22,10 @@ from callback_coach.cors_origins import check_cors_origins, cors_values
 from callback_coach.launcher import (
     BIN,
     PROJECT_ROOT,
-    Server,
     default_environment,
     free_port,
     rasa_command,
+    spawn,
     wait_until_ready,
 )
 from callback_coach.terminal_chat import fetch_reminders
@@ -188,16 +188,7 @@ def test_the_rasa_server_allows_its_exact_origin_and_refuses_an_open_pattern(
     credentials.write_text("rest:\n")
     log_path = tmp_path / "rasa.log"
     command = [*rasa_command(model_path, port, credentials=credentials), "--cors", origin]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server("Rasa server", process, f"http://127.0.0.1:{port}", log_path)
+    server = spawn("Rasa server", command, env, log_path, f"http://127.0.0.1:{port}")
     try:
         wait_until_ready(server, "/webhooks/rest/", timeout=180)
 
@@ -337,17 +328,10 @@ def test_action_server_host_moves_the_action_server(tmp_path: Path) -> None:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}",
         "ACTION_SERVER_HOST": "127.0.0.2",  # still loopback: nothing leaves the machine
     }
-    log_path = tmp_path / "actions.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(BIN / "python"), "-m", "callback_coach.action_server", "--port", str(port)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server("action server", process, f"http://127.0.0.2:{port}", log_path)
+    command = [str(BIN / "python"), "-m", "callback_coach.action_server", "--port", str(port)]
+    server = spawn(
+        "action server", command, env, tmp_path / "actions.log", f"http://127.0.0.2:{port}"
+    )
     try:
         wait_until_ready(server, "/health", timeout=120)
         assert listening_addresses(port) == {"127.0.0.2"}
