@@ -151,13 +151,11 @@ def main() -> int:
 
     before_root, before_python = checkout(args.before)
     after_python = Path(sys.executable)
+    sizes = (args.conversations, args.long_turns)
     runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     for _ in range(args.runs):
-        for side, root, python in (
-            ("before", before_root, before_python),
-            ("after", PROJECT_ROOT, after_python),
-        ):
-            runs[side].append(measure(root, python, args.conversations, args.long_turns))
+        runs["before"].append(measure(before_root, before_python, *sizes))
+        runs["after"].append(measure(PROJECT_ROOT, after_python, *sizes))
     OUT.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"before": args.before, "runs": runs}
     (OUT / "before-after.json").write_text(json.dumps(report, indent=1))
