@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -300,3 +301,35 @@ def test_main_with_a_database_reports_through_the_same_outcome(
     assert "aiohttp 3.9.5: PYSEC-2099-10 (CVE-2099-1000), fixed in 3.10.11" in err
     assert "sanic-cors 2.0.1: GHSA-2222-3333-4444, fixed in none yet" in err
     assert "requests" not in err
+
+
+def test_make_audit_with_a_database_checks_the_real_lock(tmp_path: Path) -> None:
+    """The whole path: make's ADVISORY_DB, uv's export of uv.lock, the matcher, the outcome."""
+
+    def make_audit(database: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["make", "--no-print-directory", "audit", f"ADVISORY_DB={database}"],
+            cwd=audit.PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    clean = make_audit(empty)
+    assert clean.returncode == 0, clean.stderr
+    assert "no known vulnerability beyond the" in clean.stdout
+    # with no records, every ignore entry is named as matching nothing
+    assert clean.stderr.count("which no advisory in this database holds") == len(
+        audit.read_ignore_list()
+    )
+
+    one = tmp_path / "one"
+    one.mkdir()
+    # absl-py is locked by TensorFlow; a made-up advisory against every version of it
+    record = osv_record("PYSEC-2099-20", "absl-py", [{"introduced": "0"}])
+    (one / "PYSEC-2099-20.json").write_text(json.dumps(record))
+    found = make_audit(one)
+    assert found.returncode != 0  # make reports the script's 1 as its own 2
+    assert "absl-py 1.4.0: PYSEC-2099-20, fixed in none yet" in found.stderr
