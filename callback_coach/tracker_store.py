@@ -185,12 +185,16 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
             self._drop(tracker.sender_id)
         return state
 
-    def _drop(self, sender_id: str) -> None:
-        """Lets go of a kept conversation, and of what the dialogue history kept of it:
-        its replays hold the same events and are of no use without this tracker."""
+    def _unkeep(self, sender_id: str) -> None:
+        """Takes a kept conversation out of the cache and of the events count."""
         state = self._stored.pop(sender_id, None)
         if state is not None:
             self._kept_events -= state.saved_events
+
+    def _drop(self, sender_id: str) -> None:
+        """Lets go of a kept conversation, and of what the dialogue history kept of it:
+        its replays hold the same events and are of no use without this tracker."""
+        self._unkeep(sender_id)
         dialogue_history.forget(sender_id)
 
     def _keep(
@@ -202,9 +206,7 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         """Remembers `tracker` as matching the database at `position`, with its first
         `saved_events` events stored (all of them by default)."""
         saved = len(tracker.events) if saved_events is None else saved_events
-        previous = self._stored.pop(tracker.sender_id, None)
-        if previous is not None:
-            self._kept_events -= previous.saved_events
+        self._unkeep(tracker.sender_id)  # re-added at the end: used last
         self._stored[tracker.sender_id] = StoredState(tracker, saved, *position)
         self._kept_events += saved
         while self._kept_events > self._events_budget and self._stored:
