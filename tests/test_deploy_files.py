@@ -443,3 +443,202 @@ def test_nginx_does_not_serve_the_reminders_channel_publicly(tmp_path: Path) -> 
         )
     finally:
         nginx.stop()
+
+
+# --- limits per client address -----------------------------------------------------------
+
+NGINX_TEMPLATE = DEPLOY / "nginx" / "callback-coach.conf.template"
+# What ingress-nginx needs to limit per address; limit-rps x limit-burst-multiplier is
+# the burst.
+INGRESS_LIMITS = (
+    "nginx.ingress.kubernetes.io/limit-rps",
+    "nginx.ingress.kubernetes.io/limit-burst-multiplier",
+    "nginx.ingress.kubernetes.io/limit-connections",
+)
+NginxBlock = list[tuple[list[str], "NginxBlock | None"]]
+
+
+def parse_nginx(text: str) -> NginxBlock:
+    """nginx's config as nested (directive words, block or None) lists; enough for the
+    template (no quoted braces or semicolons)."""
+    without_comments = re.sub(r"#[^\n]*", "", text)
+    # a word may hold the template's ${placeholders}
+    tokens = re.findall(r"[{};]|(?:\$\{\w+\}|[^\s{};])+", without_comments)
+    position = 0
+
+    def block() -> NginxBlock:
+        nonlocal position
+        entries: NginxBlock = []
+        words: list[str] = []
+        while position < len(tokens):
+            token = tokens[position]
+            position += 1
+            if token == ";":
+                entries.append((words, None))
+                words = []
+            elif token == "{":
+                entries.append((words, block()))
+                words = []
+            elif token == "}":
+                return entries
+            else:
+                words.append(token)
+        return entries
+
+    return block()
+
+
+def directives(block: NginxBlock, name: str) -> list[list[str]]:
+    return [words[1:] for words, _ in block if words and words[0] == name]
+
+
+def public_locations(config: NginxBlock) -> dict[str, NginxBlock]:
+    """The public server's locations by their match ("= /", "/webhooks/"...)."""
+    (http,) = [inner for words, inner in config if words == ["http"] and inner is not None]
+    servers = [inner for words, inner in http if words == ["server"] and inner is not None]
+    (public,) = [
+        server
+        for server in servers
+        if any("public_port" in words[0] for words in directives(server, "listen"))
+    ]
+    return {
+        " ".join(words[1:]): inner
+        for words, inner in public
+        if words and words[0] == "location" and inner is not None
+    }
+
+
+def address_limit_problems(template: str) -> list[str]:
+    """Every public location that reaches Rasa limits requests and connections per
+    client address, in zones keyed on the address, and says 429 when over."""
+    config = parse_nginx(template)
+    (http,) = [inner for words, inner in config if words == ["http"] and inner is not None]
+    request_zones = {
+        args[1].removeprefix("zone=").split(":")[0]
+        for args in directives(http, "limit_req_zone")
+        if args[0] == "$$binary_remote_addr"
+    }
+    connection_zones = {
+        args[1].removeprefix("zone=").split(":")[0]
+        for args in directives(http, "limit_conn_zone")
+        if args[0] == "$$binary_remote_addr"
+    }
+    problems = [
+        f"{name} is not 429"
+        for name in ("limit_req_status", "limit_conn_status")
+        if directives(http, name) != [["429"]]
+    ]
+    if not request_zones or not connection_zones:
+        problems.append("no zone keyed on the client address")
+    locations = public_locations(config)
+    proxied = [match for match, inner in locations.items() if directives(inner, "proxy_pass")]
+    if not {"/socket.io/", "/webhooks/"} <= set(proxied):
+        problems.append(f"the chat locations are not all there: {sorted(proxied)}")
+    for match in proxied:
+        inner = locations[match]
+        requests_limited = [
+            args
+            for args in directives(inner, "limit_req")
+            if args[0].removeprefix("zone=") in request_zones
+            and any(arg.startswith("burst=") for arg in args)
+        ]
+        if not requests_limited:
+            problems.append(f"location {match}: no limit_req per address with a burst")
+        if not any(args[0] in connection_zones for args in directives(inner, "limit_conn")):
+            problems.append(f"location {match}: no limit_conn per address")
+    return problems
+
+
+def ingress_limit_problems(values: dict[str, Any]) -> list[str]:
+    annotations = values["ingress"]["annotations"]
+    problems = []
+    for name in INGRESS_LIMITS:
+        value = str(annotations.get(name, ""))
+        if not (value.isdigit() and int(value) > 0):
+            problems.append(f"{name} is {annotations.get(name)!r}")
+    return problems
+
+
+def test_nginx_limits_every_chat_location_per_client_address() -> None:
+    template = NGINX_TEMPLATE.read_text(encoding="utf-8")
+    assert address_limit_problems(template) == []
+    # the platforms' webhooks, which bring many people's messages from a few
+    # addresses, are limited too (in a roomier zone)
+    locations = public_locations(parse_nginx(template))
+    for match in ("/webhooks/slack/", "/webhooks/telegram/", "/socket.io/", "/webhooks/", "= /"):
+        assert directives(locations[match], "limit_req"), match
+
+
+def test_the_ingress_limits_each_client_address(rasa_values: dict[str, Any]) -> None:
+    assert ingress_limit_problems(rasa_values) == []
+    annotations = rasa_values["ingress"]["annotations"]
+    # the same burst as the nginx template's chat locations
+    burst = int(annotations["nginx.ingress.kubernetes.io/limit-rps"]) * int(
+        annotations["nginx.ingress.kubernetes.io/limit-burst-multiplier"]
+    )
+    locations = public_locations(parse_nginx(NGINX_TEMPLATE.read_text(encoding="utf-8")))
+    assert f"burst={burst}" in directives(locations["/webhooks/"], "limit_req")[0]
+    # the Ingress serves only the paths the limits cover
+    ingress = rasa_values["ingress"]
+    paths = [ingress["path"]] + [extra["path"] for extra in ingress["extraPaths"]]
+    assert paths == ["/webhooks/", "/socket.io/"]
+
+
+def test_the_limit_checks_catch_mistakes(rasa_values: dict[str, Any]) -> None:
+    template = NGINX_TEMPLATE.read_text(encoding="utf-8")
+    # a new chat location without limits
+    unlimited = template.replace(
+        "        location /webhooks/ {",
+        "        location /webhooks/new/ {\n            proxy_pass http://rasa_replicas;\n"
+        "        }\n\n        location /webhooks/ {",
+    )
+    assert address_limit_problems(unlimited) == [
+        "location /webhooks/new/: no limit_req per address with a burst",
+        "location /webhooks/new/: no limit_conn per address",
+    ]
+    # limits keyed on something else than the address, and nginx's default 503
+    elsewhere = template.replace("zone $$binary_remote_addr", "zone $$server_name").replace(
+        "limit_req_status 429;", ""
+    )
+    assert address_limit_problems(elsewhere)[:2] == [
+        "limit_req_status is not 429",
+        "no zone keyed on the client address",
+    ]
+
+    changed = copy.deepcopy(rasa_values)
+    annotations = changed["ingress"]["annotations"]
+    del annotations["nginx.ingress.kubernetes.io/limit-connections"]
+    annotations["nginx.ingress.kubernetes.io/limit-rps"] = "0"
+    assert ingress_limit_problems(changed) == [
+        "nginx.ingress.kubernetes.io/limit-rps is '0'",
+        "nginx.ingress.kubernetes.io/limit-connections is None",
+    ]
+
+
+def test_nginx_answers_429_to_an_address_over_its_limit(tmp_path: Path) -> None:
+    """Real nginx with no replicas behind it: requests within the burst are passed on
+    (502), then the address is refused with 429 until its rate allows again."""
+    if not NGINX.exists():
+        message = f"{NGINX} is missing (`make test` installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    rasa_port, action_port, public_port, internal_port = distinct_free_ports(4)
+    nginx = start_nginx(tmp_path, [rasa_port], [action_port], public_port, internal_port)
+    try:
+        public = f"http://127.0.0.1:{public_port}"
+        with requests.Session() as client:
+            statuses = [
+                client.post(f"{public}/webhooks/rest/webhook", json={}, timeout=10).status_code
+                for _ in range(60)
+            ]
+            socketio = [
+                client.get(f"{public}/socket.io/", timeout=10).status_code for _ in range(5)
+            ]
+        # the first request and its burst of 30 pass at once; then 5 a second do
+        assert statuses[:31] == [502] * 31 and 429 in statuses, statuses
+        assert set(statuses) == {502, 429}
+        # the address is over its limit on the other chat routes as well
+        assert 429 in socketio, socketio
+    finally:
+        nginx.stop()
