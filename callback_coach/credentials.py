@@ -16,6 +16,9 @@ import yaml
 
 # Keys a channel cannot work without; the others are optional.
 REQUIRED_KEYS = {
+    "callback_coach.channels.rest.CoachRestInput": ("token",),
+    "callback_coach.channels.rest.CoachTerminalInput": ("token",),
+    "callback_coach.channels.socketio.CoachSocketIOInput": ("session_secret",),
     "callback_coach.channels.reminders.ReminderInput": ("secret",),
     "callback_coach.channels.slack.CoachSlackInput": ("slack_token", "slack_signing_secret"),
     "callback_coach.channels.telegram.CoachTelegramInput": (

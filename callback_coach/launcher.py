@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import re
 import secrets
 import signal
 import socket
@@ -80,7 +81,12 @@ def default_environment() -> dict[str, str]:
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # Shared secrets between our own servers (docs/security.md): random for each run
     # unless set; servers started separately must be given the same values.
-    for name in ("ACTION_SERVER_TOKEN", "REMINDER_CHANNEL_SECRET"):
+    for name in (
+        "ACTION_SERVER_TOKEN",
+        "REMINDER_CHANNEL_SECRET",
+        "REST_CHANNEL_TOKEN",
+        "WEB_SESSION_SECRET",
+    ):
         if not env.get(name):
             env[name] = secrets.token_urlsafe(24)
     return env
@@ -232,15 +238,16 @@ def _main(argv: list[str] | None = None) -> int:
             )
             rasa.process.wait()
             return 0
-        # The same conversation id each time, so the coach remembers you between runs.
-        sender = env.get("CHAT_CONVERSATION_ID", f"terminal-{getpass.getuser()}")
+        # The same conversation each time (terminal:<login>), so the coach remembers you
+        # between runs.
+        login = env.get("CHAT_CONVERSATION_ID") or _login_id(getpass.getuser())
         print(
             f"Web chat: {rasa.url}/webhooks/web/  (the same coach in your browser)\n"
             "Callback Coach is ready. Tell it what happened after your interview.\n"
             "Type a number to pick a suggestion; /stop or Ctrl-C ends the chat.\n",
             flush=True,
         )
-        chat(rasa.url, sender, env["REMINDER_CHANNEL_SECRET"])
+        chat(rasa.url, login, env["REST_CHANNEL_TOKEN"], env["REMINDER_CHANNEL_SECRET"])
         return 0
     except KeyboardInterrupt:
         print()
@@ -251,6 +258,11 @@ def _main(argv: list[str] | None = None) -> int:
     finally:
         for server in reversed(servers):
             server.stop()
+
+
+def _login_id(login: str) -> str:
+    """A login as the plain characters a conversation id may hold."""
+    return re.sub(r"[^A-Za-z0-9_@+-]", "-", login)[:128] or "user"
 
 
 def raise_interrupt(signum: int, frame: object) -> None:

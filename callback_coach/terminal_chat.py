@@ -1,4 +1,6 @@
-"""A small chat client for the terminal, talking to the Rasa server's REST channel.
+"""A small chat client for the terminal, talking to the Rasa server's terminal channel
+(the REST channel under its own name, with REST_CHANNEL_TOKEN; conversation
+`terminal:<login>`).
 
 Buttons are shown as numbers: type the number to pick one, or just type a message.
 Reminders that fall due while the chat is open are printed as they arrive (the REST
@@ -15,6 +17,8 @@ import time
 from typing import Any
 
 import requests
+
+from callback_coach.identity import conversation_id
 
 REMINDER_INTENT = "reminder_due"
 REMINDER_POLL_SECONDS = 5.0
@@ -94,26 +98,30 @@ def watch_reminders(
                 print("you> ", end="", flush=True)
 
 
-def chat(rasa_url: str, sender: str, reminder_secret: str | None = None) -> None:
+def chat(
+    rasa_url: str, login: str, token: str, reminder_secret: str | None = None
+) -> None:
     """Reads messages until /stop, Ctrl-D or Ctrl-C; a number picks a button.
 
-    With `reminder_secret` (REMINDER_CHANNEL_SECRET) reminders show up while chatting."""
+    `token` is REST_CHANNEL_TOKEN. With `reminder_secret` (REMINDER_CHANNEL_SECRET)
+    reminders show up while chatting."""
     state = ChatState()
     stop = threading.Event()
     if reminder_secret:
         threading.Thread(
             target=watch_reminders,
-            args=(rasa_url, sender, reminder_secret, state, stop),
+            args=(rasa_url, conversation_id("terminal", login), reminder_secret, state, stop),
             daemon=True,
         ).start()
     try:
-        _converse(rasa_url, sender, state)
+        _converse(rasa_url, login, token, state)
     finally:
         stop.set()
 
 
-def _converse(rasa_url: str, sender: str, state: ChatState) -> None:
+def _converse(rasa_url: str, login: str, token: str, state: ChatState) -> None:
     with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {token}"
         while True:
             try:
                 text = input("you> ").strip()
@@ -135,8 +143,8 @@ def _converse(rasa_url: str, sender: str, state: ChatState) -> None:
                 text = button["payload"]
             try:
                 response = session.post(
-                    f"{rasa_url}/webhooks/rest/webhook",
-                    json={"sender": sender, "message": text},
+                    f"{rasa_url}/webhooks/terminal/webhook",
+                    json={"sender": login, "message": text},
                     timeout=60,
                 )
                 response.raise_for_status()

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from callback_coach.identity import channel_of, conversation_id
 from callback_coach.launcher import (
     DEFAULT_MODEL,
     Server,
@@ -69,6 +70,11 @@ def model_path() -> Path:
     return DEFAULT_MODEL
 
 
+def rest_conversation(sender: str) -> str:
+    """The conversation id of REST sender `sender`."""
+    return conversation_id("rest", sender)
+
+
 @dataclass
 class Assistant:
     """Both real servers, talking to one database, driven over HTTP like a client would."""
@@ -116,18 +122,28 @@ class Assistant:
         assert self.rasa is not None
         return self.rasa.url
 
+    @property
+    def rest_headers(self) -> dict[str, str]:
+        """What a trusted integration sends with every REST request."""
+        return {"Authorization": f"Bearer {self.env['REST_CHANNEL_TOKEN']}"}
+
     def say(self, sender: str, text: str) -> list[dict[str, Any]]:
+        """`text` from REST sender `sender`, whose conversation is `rest:<sender>`."""
         response = requests.post(
             f"{self.url}/webhooks/rest/webhook",
             json={"sender": sender, "message": text},
+            headers=self.rest_headers,
             timeout=30,
         )
         response.raise_for_status()
         return response.json()
 
     def tracker(self, sender: str) -> dict[str, Any]:
+        """The conversation `sender` (a REST sender as given to `say`, or a whole
+        conversation id such as `slack:T1:U1`), read through Rasa's HTTP API."""
+        conversation = sender if channel_of(sender) else rest_conversation(sender)
         response = requests.get(
-            f"{self.url}/conversations/{sender}/tracker",
+            f"{self.url}/conversations/{conversation}/tracker",
             params={"token": self.token},
             timeout=30,
         )

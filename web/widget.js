@@ -16,8 +16,10 @@
       socketUrl: options.socketUrl || window.location.origin,
       socketPath: "/socket.io/",
       initPayload: "/greet",
-      // Sent with every message: the coach counts dates in the user's own time zone.
-      customData: { language: "en", timezone: timezone },
+      // Sent with every message: the coach counts dates in the user's own time zone
+      // and reads them in the user's order (day first or month first). The server
+      // keeps only these two keys.
+      customData: { timezone: timezone, locale: navigator.language },
       title: "Callback Coach",
       subtitle: "After the interview",
       inputTextFieldHint: "Tell me what happened…",
