@@ -21,6 +21,7 @@ from actions.knowledge import (
     Item,
     Knowledge,
 )
+from actions.place import said_in_private
 from actions.records import applications
 from actions.records.applications import Application, Report, company_key
 from actions.runtime import entity_value, knowledge_cache, records, settings, user_timezone
@@ -132,8 +133,11 @@ class ActionCoach(Action):
         ):
             dispatcher.utter_message(response="utter_default")
             return []
+        # In a Slack channel or Telegram group others read along: answer from what was
+        # said in this conversation, and neither read nor write the person's records.
+        private = said_in_private(tracker)
         with records() as session:
-            prior, stored = self._prior(session, tracker, details)
+            prior, stored = self._prior(session, tracker, details, private)
             known = Details(
                 company=details.company or prior.company,
                 person=_same_or_fuller(details.person, prior.person),
@@ -174,7 +178,13 @@ class ActionCoach(Action):
             fact_ids = [fact for item in shown for fact in item.facts]
             fact_ids += knowledge.timing.facts_for(step.rules)
             newly_recorded = False
-            if known.company:
+            full = (
+                private
+                and stored is None
+                and known.company is not None
+                and applications.count(session, tracker.sender_id) >= settings().max_applications
+            )
+            if known.company and private and not full:
                 applications.record(
                     session,
                     tracker.sender_id,
@@ -203,6 +213,8 @@ class ActionCoach(Action):
                 today,
                 fact_ids,
                 newly_recorded,
+                offer_reminder=private,
+                records_full=full,
             )
         return [
             *events,
@@ -213,14 +225,20 @@ class ActionCoach(Action):
 
     @staticmethod
     def _prior(
-        session: Session, tracker: Tracker, details: Details
+        session: Session, tracker: Tracker, details: Details, private: bool
     ) -> tuple[Prior, Application | None]:
         """The conversation's details, unless this message turns to another company: then
-        what the records hold about that one (or nothing), never the last company's."""
+        what the records hold about that one (or nothing), never the last company's.
+        Outside a private place the records are not read."""
         from_slots = Prior.from_slots(tracker)
         company = details.company or from_slots.company
         if not company:
             return from_slots, None
+        if not private:
+            same_company = from_slots.company and company_key(company) == company_key(
+                from_slots.company
+            )
+            return (from_slots if same_company else Prior(company=company)), None
         stored = applications.find(session, tracker.sender_id, company, details.role)
         same_company = from_slots.company and company_key(company) == company_key(
             from_slots.company
@@ -340,6 +358,8 @@ class ActionCoach(Action):
         today: date,
         fact_ids: list[str],
         newly_recorded: bool = False,
+        offer_reminder: bool = True,
+        records_full: bool = False,
     ) -> str | None:
         """Sends the next step; returns the day of the reminder it offered, if any."""
         entry = knowledge.situations[situation]
@@ -375,6 +395,8 @@ class ActionCoach(Action):
         if sources:
             sources_line: str = messages.sources_line
             parts.append(sources_line.format(sources=", ".join(sources)))
+        if records_full:
+            parts.append(knowledge.memory.full)
         if newly_recorded and known.company:
             memory = knowledge.memory
             role = str(memory.role_part).format(role=known.role) if known.role else ""
@@ -382,7 +404,12 @@ class ActionCoach(Action):
 
         buttons: list[dict[str, str]] = []
         offer = None
-        if step.step in REMINDER_STEPS and step.date is not None and step.date > today:
+        if (
+            offer_reminder
+            and step.step in REMINDER_STEPS
+            and step.date is not None
+            and step.date > today
+        ):
             offer = step.date.isoformat()
             title: str = knowledge.reminders.offer_button
             buttons.append(

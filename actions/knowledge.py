@@ -293,6 +293,8 @@ class Memory(Wording):
     date_part: Fragment  # type: ignore[valid-type]
     pending_empty: Text  # type: ignore[valid-type]
     recorded: Text  # type: ignore[valid-type]
+    # Said instead of recording a new application once the person has the most we keep.
+    full: Text  # type: ignore[valid-type]
 
     _line = validator("pending_line", allow_reuse=True)(
         _placeholders_among("company", "role", "status", "step", "date")
@@ -336,6 +338,8 @@ class Reminders(Wording):
     nothing_due: Text  # type: ignore[valid-type]
     next_one: Text  # type: ignore[valid-type]
     default_step: Text  # type: ignore[valid-type]
+    # Said instead of setting one more once the person has the most pending we keep.
+    too_many: Text  # type: ignore[valid-type]
 
     _texts = validator(
         "ask_when",
@@ -373,6 +377,8 @@ class Privacy(Wording):
     none_word: Text  # type: ignore[valid-type]
     delete_hint: Text  # type: ignore[valid-type]
     deleted: Text  # type: ignore[valid-type]
+    # What stays in the chat platform's own history, by channel ("slack", "telegram").
+    kept_by_platform: dict[str, Text] = {}  # type: ignore[valid-type]
 
     _application = validator("application_line", allow_reuse=True)(
         _placeholders_among("company", "role", "status", "step", "date", "contacts", "follow_ups")

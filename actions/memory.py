@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.knowledge import Knowledge
+from actions.place import PersonalAction
 from actions.records import applications
 from actions.records.applications import Application
 from actions.runtime import knowledge_cache, records, user_timezone
@@ -38,11 +39,11 @@ def application_fields(
     }
 
 
-class ActionListApplications(Action):
+class ActionListApplications(PersonalAction):
     def name(self) -> str:
         return "action_list_applications"
 
-    async def run(
+    async def run_in_private(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         knowledge = knowledge_cache().get()

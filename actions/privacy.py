@@ -8,15 +8,16 @@ action_delete_my_data ran, instead of saving it.
 
 from __future__ import annotations
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.memory import application_fields
+from actions.place import PersonalAction
 from actions.records import applications, privacy, reminders
 from actions.reminding import reminder_fields
-from actions.runtime import knowledge_cache, records, user_timezone
+from actions.runtime import knowledge_cache, records, user_channel, user_timezone
 from actions.situation_details import message_time
 
 DELETE_ACTION = "action_delete_my_data"
@@ -35,11 +36,11 @@ PERSONAL_SLOTS = (
 )
 
 
-class ActionShowMyData(Action):
+class ActionShowMyData(PersonalAction):
     def name(self) -> str:
         return "action_show_my_data"
 
-    async def run(
+    async def run_in_private(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         knowledge = knowledge_cache().get()
@@ -77,19 +78,32 @@ class ActionShowMyData(Action):
         return []
 
 
-class ActionDeleteMyData(Action):
+class ActionDeleteMyData(PersonalAction):
     def name(self) -> str:
         return DELETE_ACTION
 
-    async def run(
+    async def run_in_private(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         knowledge = knowledge_cache().get()
         with records() as session:
             removed = privacy.delete_everything(session, tracker.sender_id)
-        dispatcher.utter_message(
-            text=str(knowledge.privacy.deleted).format(
-                applications=removed["applications"], reminders=removed["reminders"]
-            )
+        done = str(knowledge.privacy.deleted).format(
+            applications=removed["applications"], reminders=removed["reminders"]
         )
+        kept_elsewhere = knowledge.privacy.kept_by_platform.get(user_channel(tracker))
+        dispatcher.utter_message(text=f"{done} {kept_elsewhere}" if kept_elsewhere else done)
+        return []
+
+
+class ActionAskDeleteConfirm(PersonalAction):
+    """Asks before deleting, in a private place only: a "yes" there then deletes."""
+
+    def name(self) -> str:
+        return "action_ask_delete_confirm"
+
+    async def run_in_private(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_ask_delete_confirm")
         return []

@@ -17,6 +17,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.drafting import choose_kind, draft_button
 from actions.knowledge import Knowledge
+from actions.place import PersonalAction
 from actions.records import applications, reminders
 from actions.records.reminders import Reminder
 from actions.runtime import (
@@ -69,11 +70,11 @@ def _line(template: str, fields: dict[str, str]) -> str:
     return template.format(**fields)
 
 
-class ActionSetReminder(Action):
+class ActionSetReminder(PersonalAction):
     def name(self) -> str:
         return "action_set_reminder"
 
-    async def run(
+    async def run_in_private(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         knowledge = knowledge_cache().get()
@@ -99,6 +100,11 @@ class ActionSetReminder(Action):
         company = tracker.get_slot("company")
         current_step = tracker.get_slot("next_step")
         with records() as session:
+            if reminders.count_pending(session, tracker.sender_id) >= (
+                settings().max_pending_reminders
+            ):
+                dispatcher.utter_message(text=wording.too_many)
+                return []
             application = (
                 applications.find(session, tracker.sender_id, company, tracker.get_slot("role"))
                 if company
@@ -120,11 +126,11 @@ class ActionSetReminder(Action):
         return [SlotSet("offered_reminder", None)]
 
 
-class ActionListReminders(Action):
+class ActionListReminders(PersonalAction):
     def name(self) -> str:
         return "action_list_reminders"
 
-    async def run(
+    async def run_in_private(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         knowledge = knowledge_cache().get()
@@ -158,11 +164,11 @@ def _show_list(
     dispatcher.utter_message(text="\n".join([heading, *lines]), buttons=buttons[:MAX_BUTTONS])
 
 
-class ActionCancelReminder(Action):
+class ActionCancelReminder(PersonalAction):
     def name(self) -> str:
         return "action_cancel_reminder"
 
-    async def run(
+    async def run_in_private(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         knowledge = knowledge_cache().get()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +26,10 @@ class Settings:
     rasa_url: str = "http://127.0.0.1:5005"
     reminder_channel_secret: str | None = None
     reminder_poll_seconds: float = 30.0
+    # Most a person may keep, so one conversation cannot fill the database
+    # (COACH_MAX_APPLICATIONS, COACH_MAX_REMINDERS).
+    max_applications: int = 200
+    max_pending_reminders: int = 50
 
 
 def time_zone(name: str) -> ZoneInfo:
@@ -32,6 +37,15 @@ def time_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise ValueError(f"{name!r} is not a known time zone") from error
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name}={raw!r} must be a whole number of 1 or more")
+    return int(raw)
 
 
 def load_settings() -> Settings:
@@ -56,6 +70,8 @@ def load_settings() -> Settings:
             f"COACH_REMINDER_POLL_SECONDS={poll!r} must be a number of seconds, 0-3600"
         )
     return Settings(
+        max_applications=_count(os.environ, "COACH_MAX_APPLICATIONS", 200),
+        max_pending_reminders=_count(os.environ, "COACH_MAX_REMINDERS", 50),
         knowledge_file=knowledge_file,
         timezone=timezone,
         calendar=calendar,

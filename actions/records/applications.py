@@ -127,6 +127,15 @@ def record(session: Session, sender_id: str, report: Report, now: datetime) -> A
     return stored
 
 
+def count(session: Session, sender_id: str) -> int:
+    """How many applications the sender has on record."""
+    return int(
+        session.execute(
+            sa.select(sa.func.count()).where(applications.c.sender_id == sender_id)
+        ).scalar_one()
+    )
+
+
 def get(session: Session, sender_id: str, application_id: int) -> Application | None:
     row = session.execute(
         sa.select(applications).where(

@@ -32,6 +32,16 @@ class Reminder:
     status: str
 
 
+def count_pending(session: Session, sender_id: str) -> int:
+    return int(
+        session.execute(
+            sa.select(sa.func.count()).where(
+                reminders.c.sender_id == sender_id, reminders.c.status == PENDING
+            )
+        ).scalar_one()
+    )
+
+
 def add(
     session: Session,
     sender_id: str,
