@@ -4,7 +4,7 @@
   removed, and the rest is put in Unicode NFC. An empty or whitespace-only message
   gets a nudge (utter_empty_message), one longer than COACH_MAX_MESSAGE_CHARS gets
   utter_message_too_long; neither runs the model nor is stored in the tracker.
-- Sender id: ASCII letters, digits and `_-.:@+`, at most 128 characters, no "..";
+- Sender id: ASCII letters, digits and `_-.:@+`, at most 300 characters, no "..";
   anything else (a path or SQL trick) never reaches the tracker store.
 - Rate: at most COACH_RATE_LIMIT_MESSAGES per sender in each COACH_RATE_LIMIT_SECONDS
   window. Counted in this process, or in Redis when LOCK_STORE_TYPE=redis so that
@@ -48,7 +48,8 @@ SLOW_DOWN_RESPONSE = "utter_slow_down"
 # C0 and C1 control characters except tab and line feed, DEL, and lone surrogates
 # (which JSON can carry as "\ud800" but no database can store as UTF-8).
 _UNWANTED_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-_SENDER_ID = re.compile(r"^[A-Za-z0-9_@+:-][A-Za-z0-9_.@+:-]{0,127}$")
+# A conversation id (callback_coach.identity): a channel and up to two 128-character parts.
+_SENDER_ID = re.compile(r"^[A-Za-z0-9_@+:-][A-Za-z0-9_.@+:-]{0,299}$")
 
 
 @dataclass(frozen=True)
@@ -277,7 +278,7 @@ class GuardedHandler:
     async def __call__(self, message: UserMessage) -> None:
         verdict = await self.guard.check(message.sender_id, message.text, self.limit_rate)
         if verdict.text is not None:
-            message.text = verdict.text
+            message.text = self.button_or_words(verdict.text)
             await self.on_new_message(message)
             return
         logger.info(
@@ -289,6 +290,17 @@ class GuardedHandler:
         if verdict.reply:
             await self.reply(message, verdict.reply)
 
+    def button_or_words(self, text: str) -> str:
+        """Rasa takes `/intent{"entity": "value"}` as a ready-made prediction. From a user
+        only what our buttons send passes as one; other text starting with "/" is read as
+        words, without the slashes."""
+        agent = getattr(self.app.ctx, "agent", None) if self.app else None
+        domain = getattr(agent, "domain", None)
+        intents = set(domain.intents) if domain is not None else set()
+        if not text.startswith("/") or is_button_payload(text, intents):
+            return text
+        return text.lstrip("/ ") or text
+
     async def reply(self, message: UserMessage, response_name: str) -> None:
         agent = getattr(self.app.ctx, "agent", None) if self.app else None
         if agent is None or agent.domain is None or message.output_channel is None:
@@ -299,6 +311,36 @@ class GuardedHandler:
         rendered = await agent.nlg.generate(response_name, tracker, message.output_channel.name())
         if rendered:
             await message.output_channel.send_response(message.sender_id, rendered)
+
+
+# Intents a user never sends, even by a button: the reminders channel triggers
+# reminder_due with a reminder's id; Rasa's own session events are not the user's to send.
+INTERNAL_INTENTS = frozenset({"reminder_due", "session_start", "nlu_fallback"})
+# Entities our buttons carry (domain.yml: "Only in button payloads"), and their longest value.
+BUTTON_ENTITIES = frozenset({"draft_kind", "reminder_date", "reminder_id"})
+MAX_BUTTON_VALUE = 64
+_SHORTCUT = re.compile(r"^/([A-Za-z_][A-Za-z0-9_]*)(\{.*\})?$", re.DOTALL)
+
+
+def is_button_payload(text: str, intents: set[str]) -> bool:
+    """Whether `text` is a shortcut one of our buttons could have sent: a known intent
+    that is not internal, with only button entities and short plain values."""
+    match = _SHORTCUT.fullmatch(text)
+    if match is None or match[1] not in intents or match[1] in INTERNAL_INTENTS:
+        return False
+    if match[2] is None:
+        return True
+    try:
+        entities = json.loads(match[2])
+    except ValueError:
+        return False
+    return isinstance(entities, dict) and all(
+        name in BUTTON_ENTITIES
+        and isinstance(value, (str, int))
+        and not isinstance(value, bool)
+        and len(str(value)) <= MAX_BUTTON_VALUE
+        for name, value in entities.items()
+    )
 
 
 def guarded(on_new_message: Handler, limit_rate: bool = True) -> GuardedHandler:
