@@ -67,6 +67,8 @@ class Cluster:
     internal_url: str
     api_token: str
     database_url: str
+    # what REST clients send as `Authorization: Bearer …` (REST_CHANNEL_TOKEN)
+    rest_token: str = ""
     stopped: bool = field(default=False, init=False)
 
     @property
@@ -185,6 +187,7 @@ def start_cluster(
         internal_url=internal_url,
         api_token=token,
         database_url=database_url,
+        rest_token=shared["REST_CHANNEL_TOKEN"],
     )
 
 
@@ -386,9 +389,14 @@ def _main(argv: list[str] | None = None) -> int:
             api_token=token,
             enable_api=enable_api,
         )
+        # a token of your own is not printed; a made-up one is, for trying the demo
+        rest_token = (
+            "$REST_CHANNEL_TOKEN" if os.environ.get("REST_CHANNEL_TOKEN") else cluster.rest_token
+        )
         print(
             f"Web chat:  {cluster.nginx_url}/webhooks/web/\n"
             f"REST:      {cluster.nginx_url}/webhooks/rest/webhook\n"
+            f"           with Authorization: Bearer {rest_token}\n"
             f"Replicas:  {', '.join(cluster.rasa_urls)}\n"
             + (
                 f"API token: {'$RASA_API_TOKEN' if token else cluster.api_token} (replicas' API)\n"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import socket
 import statistics
@@ -44,6 +45,11 @@ from callback_coach.launcher import (
 )
 
 # Eight turns, most of them through the custom action.
+# The REST channel needs its token (docs/security.md); the servers started here get the
+# same one through the environment.
+os.environ.setdefault("REST_CHANNEL_TOKEN", secrets.token_urlsafe(24))
+REST_HEADERS = {"Authorization": f"Bearer {os.environ['REST_CHANNEL_TOKEN']}"}
+
 CONVERSATION = (
     "hi",
     "I interviewed at Acme Corp for the data analyst job and nobody called me back",
@@ -137,6 +143,7 @@ def conversation(url: str, turns: tuple[str, ...] = CONVERSATION) -> tuple[list[
                 response = session.post(
                     f"{url}/webhooks/rest/webhook",
                     json={"sender": sender, "message": text},
+                    headers=REST_HEADERS,
                     timeout=60,
                 )
                 answered = response.status_code == 200 and bool(response.json())
@@ -194,6 +201,7 @@ def cost_as_conversations_grow(
                 session.post(
                     f"{rasa.url}/webhooks/rest/webhook",
                     json={"sender": sender, "message": CONVERSATION[1 + number % 6]},
+                    headers=REST_HEADERS,
                     timeout=60,
                 ).raise_for_status()
                 after = cpu_seconds(rasa.process.pid) + cpu_seconds(actions.process.pid)
@@ -250,6 +258,7 @@ def start_both(
     requests.post(
         f"{rasa.url}/webhooks/rest/webhook",
         json={"sender": "bench-start", "message": "hi"},
+        headers=REST_HEADERS,
         timeout=60,
     ).raise_for_status()
     return actions, rasa, time.monotonic() - started

@@ -27,10 +27,12 @@ OUT = PROJECT_ROOT / "var" / "bench"
 
 # Run inside each checkout, with that checkout's own code and scripts.bench.
 DRIVER = r"""
-import json, shutil, statistics, sys, tempfile, time, uuid
+import json, os, shutil, statistics, sys, tempfile, time, uuid
 from pathlib import Path
 import requests
 from scripts.bench import CONVERSATION, cpu_seconds, load, rss_per_process_mb, start_both
+# a checkout whose REST channel needs a token sets it when scripts.bench is imported
+headers = {"Authorization": "Bearer " + os.environ.get("REST_CHANNEL_TOKEN", "")}
 
 conversations, long_turns = int(sys.argv[1]), int(sys.argv[2])
 workdir = Path(tempfile.mkdtemp(prefix="bench-before-after-"))
@@ -48,6 +50,7 @@ try:
                 before = cpu_seconds(rasa.process.pid) + cpu_seconds(actions.process.pid)
                 session.post(f"{rasa.url}/webhooks/rest/webhook",
                              json={"sender": sender, "message": CONVERSATION[1 + number % 6]},
+                             headers=headers,
                              timeout=60).raise_for_status()
                 after = cpu_seconds(rasa.process.pid) + cpu_seconds(actions.process.pid)
                 per_turn.append(1000 * (after - before))
