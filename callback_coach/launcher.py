@@ -24,12 +24,24 @@ from pathlib import Path
 
 from callback_coach import http_api
 from callback_coach.credentials import write_enabled_credentials
+from callback_coach.shared_secret import check_secret, is_placeholder
 from callback_coach.terminal_chat import chat
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "callback-coach.tar.gz"
 LOG_DIR = PROJECT_ROOT / "var" / "logs"
+# Every secret a server reads from the environment; each one that is set is checked
+# before anything starts (a placeholder or a short value is refused).
+SECRET_VARIABLES = (
+    "ACTION_SERVER_TOKEN",
+    "REMINDER_CHANNEL_SECRET",
+    "RASA_API_TOKEN",
+    "REST_CHANNEL_TOKEN",
+    "WEB_SESSION_SECRET",
+    "SLACK_SIGNING_SECRET",
+    "TELEGRAM_SECRET_TOKEN",
+)
 
 
 class ServerError(RuntimeError):
@@ -88,8 +100,29 @@ def default_environment() -> dict[str, str]:
         "WEB_SESSION_SECRET",
     ):
         if not env.get(name):
-            env[name] = secrets.token_urlsafe(24)
+            env[name] = random_secret()
     return env
+
+
+def random_secret() -> str:
+    """A new random secret that check_secret accepts."""
+    while True:
+        secret = secrets.token_urlsafe(24)
+        # about one in a million starts like a placeholder ("todo-...")
+        if not is_placeholder(secret):
+            return secret
+
+
+def secret_problems(env: Mapping[str, str]) -> list[str]:
+    """What is wrong with each secret variable that is set (empty counts as unset)."""
+    problems = []
+    for name in SECRET_VARIABLES:
+        if env.get(name):
+            try:
+                check_secret(name, env[name])
+            except ValueError as error:
+                problems.append(str(error))
+    return problems
 
 
 def spawn(
@@ -211,10 +244,14 @@ def _main(argv: list[str] | None = None) -> int:
     action_port = int(env.get("ACTION_PORT", "5055"))
     env.setdefault("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{action_port}/webhook")
     env.setdefault("RASA_URL", f"http://127.0.0.1:{rasa_port}")
+    problems = secret_problems(env)
     try:
         http_api.api_arguments(env)  # refuse an API without a token before starting anything
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+        problems.append(str(error))
+    if problems:
+        for problem in dict.fromkeys(problems):  # RASA_API_TOKEN's may come twice
+            print(f"error: {problem}", file=sys.stderr)
         return 2
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
 

@@ -14,11 +14,24 @@ from hypothesis import strategies as st
 
 from callback_coach import http_api
 from callback_coach.credentials import enabled_channels
-from callback_coach.launcher import PROJECT_ROOT, default_environment, rasa_command
-from callback_coach.shared_secret import MINIMUM_LENGTH, carries_secret, check_secret
+from callback_coach.launcher import (
+    PROJECT_ROOT,
+    SECRET_VARIABLES,
+    default_environment,
+    random_secret,
+    rasa_command,
+    secret_problems,
+)
+from callback_coach.shared_secret import (
+    MINIMUM_LENGTH,
+    carries_secret,
+    check_secret,
+    is_placeholder,
+)
 
 REMINDERS = "callback_coach.channels.reminders.ReminderInput"
-TOKEN = "t" * MINIMUM_LENGTH
+TOKEN = "k7Qm2xV9pL4wR8nT"
+assert len(TOKEN) == MINIMUM_LENGTH
 # Shapes of real credentials (the tests' fakes are deliberately not of these shapes).
 CREDENTIAL_SHAPES = {
     "Slack token": re.compile(r"xox[abposr]-\d{6,}-[A-Za-z0-9-]{10,}"),
@@ -74,11 +87,18 @@ def test_every_secret_setting_comes_from_the_environment(name: str) -> None:
 def test_the_launcher_makes_fresh_shared_secrets_unless_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name in ("ACTION_SERVER_TOKEN", "REMINDER_CHANNEL_SECRET", "RASA_API_TOKEN"):
+    generated = (
+        "ACTION_SERVER_TOKEN",
+        "REMINDER_CHANNEL_SECRET",
+        "REST_CHANNEL_TOKEN",
+        "WEB_SESSION_SECRET",
+    )
+    for name in (*generated, "RASA_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     first, second = default_environment(), default_environment()
-    for name in ("ACTION_SERVER_TOKEN", "REMINDER_CHANNEL_SECRET"):
-        assert len(first[name]) >= MINIMUM_LENGTH and first[name] != second[name]
+    for name in generated:
+        assert check_secret(name, first[name]) != second[name]
+    assert secret_problems(first) == []
     assert "RASA_API_TOKEN" not in first  # the API stays off: no token is made up for it
     monkeypatch.setenv("ACTION_SERVER_TOKEN", "set-by-the-operator-123")
     assert default_environment()["ACTION_SERVER_TOKEN"] == "set-by-the-operator-123"
@@ -159,5 +179,87 @@ def test_a_missing_or_short_secret_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="ACTION_SERVER_TOKEN is not set"):
         check_secret("ACTION_SERVER_TOKEN", None)
     with pytest.raises(ValueError, match="at least 16 characters"):
-        check_secret("ACTION_SERVER_TOKEN", "x" * (MINIMUM_LENGTH - 1))
+        check_secret("ACTION_SERVER_TOKEN", TOKEN[:-1])
     assert check_secret("ACTION_SERVER_TOKEN", TOKEN) == TOKEN
+
+
+# What people copy from an example or type in as a stand-in; the deploy files' own
+# placeholder (deploy/helm/secrets.example.yaml) among them.
+PLACEHOLDERS = [
+    "change-me",
+    "changeme",
+    "CHANGE-ME",
+    "Change_Me_Before_Production",
+    "xoxb-CHANGE-ME",
+    "secret",
+    "Password",
+    "password: hunter2-long-enough",
+    "placeholder",
+    "my-placeholder-value-1234",
+    "your-secret-here",
+    "YOUR_TOKEN_GOES_HERE_1234",
+    "<your token>",
+    "{{ .Values.secret }}",
+    "xxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxx",
+    "XXXX-XXXX-XXXX-XXXX",
+    "todo",
+    "TODO: generate one",
+    "example",
+    "example-token-0123456789",
+    "aaaaaaaaaaaaaaaaaaaaaaaa",
+    "0000000000000000",
+    "z-z-z-z-z-z-z-z-z-z",
+]
+
+
+@pytest.mark.parametrize("value", PLACEHOLDERS)
+def test_a_placeholder_is_refused_naming_the_variable(value: str) -> None:
+    assert is_placeholder(value)
+    with pytest.raises(ValueError, match="^WEB_SESSION_SECRET is a placeholder, not a secret"):
+        check_secret("WEB_SESSION_SECRET", value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        TOKEN,
+        "set-by-the-operator-123",
+        "slack-signing-secret",  # tests/test_channels.py's
+        "telegram-secret-token",
+        "8f14e45fceea167a5a36dedd4bea2543",  # the shape of Slack's signing secrets
+        "todolist-of-2026-and-more",  # a word only when a separator follows
+        "xx-is-not-three-x",
+    ],
+)
+def test_a_real_looking_secret_is_not_a_placeholder(value: str) -> None:
+    assert not is_placeholder(value)
+    assert check_secret("REST_CHANNEL_TOKEN", value) == value
+
+
+def test_random_secrets_are_never_taken_for_placeholders() -> None:
+    made = {random_secret() for _ in range(2000)}
+    assert len(made) == 2000
+    assert not any(is_placeholder(secret) for secret in made)
+
+
+def test_the_launcher_checks_every_secret_that_is_set() -> None:
+    assert secret_problems({}) == []
+    assert secret_problems({name: "" for name in SECRET_VARIABLES}) == []  # empty is unset
+    fine = {name: random_secret() for name in SECRET_VARIABLES}
+    assert secret_problems(fine) == []
+    problems = secret_problems(
+        {
+            **fine,
+            "SLACK_SIGNING_SECRET": "CHANGE-ME",
+            "TELEGRAM_SECRET_TOKEN": "short-one",
+            "REST_CHANNEL_TOKEN": "r" * 32,
+        }
+    )
+    assert [problem.split(" is ")[0] for problem in problems] == [
+        "REST_CHANNEL_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "TELEGRAM_SECRET_TOKEN",
+    ]
+    assert "placeholder" in problems[0] and "placeholder" in problems[1]
+    assert "too short" in problems[2]
