@@ -31,6 +31,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "callback-coach.tar.gz"
 LOG_DIR = PROJECT_ROOT / "var" / "logs"
+# Files and folders the servers create are for the account that runs them only.
+OWNER_ONLY_UMASK = 0o077
 # Every secret a server reads from the environment; each one that is set is checked
 # before anything starts (a placeholder or a short value is refused).
 SECRET_VARIABLES = (
@@ -128,9 +130,13 @@ def secret_problems(env: Mapping[str, str]) -> list[str]:
 def spawn(
     name: str, command: list[str], env: Mapping[str, str], log_path: Path, url: str
 ) -> Server:
-    """Starts `command` in the project, its output appended to log_path; not yet ready."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
+    """Starts `command` in the project, its output appended to log_path; not yet ready.
+
+    The log, and whatever the server creates (the SQLite database and its -wal and -shm
+    files, folders), can be read by this account only: they hold what people wrote."""
+    make_private_dirs(log_path.parent)
+    log = open_private_log(log_path)
+    try:
         process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
@@ -139,8 +145,30 @@ def spawn(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group, so stop() reaches its children
+            # set in the child only, before it runs (safe with threads, unlike preexec_fn)
+            umask=OWNER_ONLY_UMASK,
         )
+    finally:
+        os.close(log)
     return Server(name, process, url, log_path)
+
+
+def make_private_dirs(folder: Path) -> None:
+    """Creates `folder` and its missing parents for this account only; folders that
+    already exist are left as they are."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)  # exist_ok: another server may be quicker
+
+
+def open_private_log(path: Path) -> int:
+    """A descriptor appending to `path`, which only this account can read."""
+    log = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.fchmod(log, 0o600)  # a log made before this may be readable by others
+    return log
 
 
 def wait_until_ready(server: Server, path: str, timeout: float) -> None:
@@ -253,7 +281,7 @@ def _main(argv: list[str] | None = None) -> int:
         for problem in dict.fromkeys(problems):  # RASA_API_TOKEN's may come twice
             print(f"error: {problem}", file=sys.stderr)
         return 2
-    (PROJECT_ROOT / "var").mkdir(exist_ok=True)
+    make_private_dirs(PROJECT_ROOT / "var")
 
     # A hang-up or kill of the launcher must still stop both servers.
     signal.signal(signal.SIGHUP, raise_interrupt)

@@ -6,12 +6,18 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from callback_coach.launcher import PROJECT_ROOT, free_port
+from callback_coach.launcher import (
+    PROJECT_ROOT,
+    default_environment,
+    free_port,
+    start_action_server,
+)
 
 
 def port_open(port: int) -> bool:
@@ -71,6 +77,71 @@ def test_ctrl_c_stops_everything_the_launcher_started(model_path: Path, tmp_path
         if launcher.poll() is None:
             launcher.kill()
     assert not port_open(rasa_port) and not port_open(action_port)
+
+
+def test_a_placeholder_secret_stops_the_launcher_before_anything_starts(tmp_path: Path) -> None:
+    rasa_port, action_port = free_port(), free_port()
+    env = {
+        **launcher_env(tmp_path, rasa_port, action_port),
+        "ACTION_SERVER_TOKEN": "CHANGE-ME",  # as in deploy/helm/secrets.example.yaml
+        "SLACK_SIGNING_SECRET": "x" * 32,
+        "TELEGRAM_SECRET_TOKEN": "",  # unset: not checked
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "callback_coach.launcher", "serve"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = result.stderr.strip().splitlines()
+    assert [line.split(" is ")[0] for line in errors] == [
+        "error: ACTION_SERVER_TOKEN",
+        "error: SLACK_SIGNING_SECRET",
+    ]
+    assert all("is a placeholder, not a secret" in line for line in errors)
+    assert "Starting" not in result.stdout
+    # nothing started: no server made the database or listens
+    assert not (tmp_path / "chat.db").exists()
+    assert not port_open(rasa_port) and not port_open(action_port)
+
+
+def test_what_a_server_creates_is_readable_by_its_account_only(tmp_path: Path) -> None:
+    """The action server's SQLite database (with its -wal and -shm files) and its log,
+    in folders that did not exist, are created without group or other permissions,
+    even when the launcher's own umask would allow them."""
+    database = tmp_path / "data" / "records.db"
+    log = tmp_path / "logs" / "deeper" / "actions.log"
+    env = {**default_environment(), "DATABASE_URL": f"sqlite:///{database}"}
+    permissive = os.umask(0o022)
+    try:
+        server = start_action_server(free_port(), env, log, timeout=120)
+    finally:
+        os.umask(permissive)
+    try:
+        created = [
+            database,
+            database.with_name("records.db-wal"),
+            database.with_name("records.db-shm"),
+            database.parent,
+            log,
+            log.parent,
+            log.parent.parent,
+        ]
+        modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in created}
+        assert modes == {
+            "records.db": 0o600,
+            "records.db-wal": 0o600,
+            "records.db-shm": 0o600,
+            "data": 0o700,
+            "actions.log": 0o600,
+            "deeper": 0o700,
+            "logs": 0o700,
+        }
+    finally:
+        server.stop()
 
 
 # The installed packages' modules the two servers import, and those whose compiled
