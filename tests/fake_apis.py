@@ -103,6 +103,10 @@ class FakeApis:
             return web.json_response(
                 {"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}"}
             )
+        if method == "chat.postEphemeral":
+            if not body.get("channel") or not body.get("user"):
+                return web.json_response({"ok": False, "error": "invalid_arguments"})
+            return web.json_response({"ok": True, "message_ts": f"{time.time():.6f}"})
         return web.json_response({"ok": True})
 
     async def _telegram(self, request: web.Request) -> web.Response:
