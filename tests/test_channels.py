@@ -22,15 +22,13 @@ from tests.conftest import Assistant
 from tests.fake_apis import BOT_NAME, FakeApis
 
 SLACK_SECRET = "slack-signing-secret"
+SLACK_TEAM = "TCOACH01"
 TELEGRAM_SECRET = "telegram-secret-token"
 TELEGRAM_TOKEN = "123456:telegram-test-token"
 
 
-@pytest.fixture(scope="module")
-def channels(
-    model_path: Path, fakes: FakeApis, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Assistant]:
-    directory = tmp_path_factory.mktemp("channels")
+def start_with_channels(model_path: Path, fakes: FakeApis, directory: Path) -> Assistant:
+    """Both servers with Slack and Telegram on, talking to `fakes`."""
     running = Assistant(
         model_path,
         f"sqlite:///{directory / 'coach.db'}",
@@ -47,6 +45,14 @@ def channels(
         },
     )
     running.start()
+    return running
+
+
+@pytest.fixture(scope="module")
+def channels(
+    model_path: Path, fakes: FakeApis, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Assistant]:
+    running = start_with_channels(model_path, fakes, tmp_path_factory.mktemp("channels"))
     yield running
     running.stop()
 
@@ -63,7 +69,15 @@ def slack_headers(body: bytes, secret: str = SLACK_SECRET, age: int = 0) -> dict
     }
 
 
-def slack_event(user: str, channel: str, text: str, thread_ts: str | None = None) -> dict[str, Any]:
+def slack_event(
+    user: str,
+    channel: str,
+    text: str,
+    thread_ts: str | None = None,
+    team: str | None = SLACK_TEAM,
+    mention: bool = False,
+) -> dict[str, Any]:
+    """A DM from `user`, or with `mention` a mention of the bot in a channel."""
     event = {
         "type": "message",
         "channel_type": "im",
@@ -72,14 +86,24 @@ def slack_event(user: str, channel: str, text: str, thread_ts: str | None = None
         "text": text,
         "ts": f"{time.time():.6f}",
     }
+    if mention:  # what Slack sends: no channel_type
+        event = {**event, "type": "app_mention", "text": f"<@UBOT> {text}"}
+        del event["channel_type"]
     if thread_ts:
         event["thread_ts"] = thread_ts
-    return {
+    body: dict[str, Any] = {
         "type": "event_callback",
         "event_id": f"Ev{uuid.uuid4().hex[:10]}",
         "authorizations": [{"user_id": "UBOT"}],
         "event": event,
     }
+    if team:
+        body["team_id"] = team
+    return body
+
+
+def slack_conversation(user: str) -> str:
+    return f"slack:{SLACK_TEAM}:{user}"
 
 
 def post_slack(
@@ -154,22 +178,34 @@ def test_an_unsigned_slack_request_is_rejected(
     assert fakes.recorded("slack", "chat.postMessage", to_channel(channel)) == []
 
 
-def test_a_slack_button_click_is_answered(channels: Assistant, fakes: FakeApis) -> None:
-    channel = f"D{uuid.uuid4().hex[:8]}"
-    payload = {
+def slack_click(
+    user: str, channel: str, value: str, team: str | None = SLACK_TEAM
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
         "type": "block_actions",
-        "user": {"id": "U5"},
+        "user": {"id": user},
         "channel": {"id": channel},
         "message": {"ts": f"{time.time():.6f}"},
-        "actions": [{"type": "button", "value": "/on_hold"}],
+        "actions": [{"type": "button", "value": value}],
     }
+    if team:
+        payload["team"] = {"id": team}
+    return payload
+
+
+def post_slack_click(assistant: Assistant, payload: dict[str, Any]) -> requests.Response:
     body = f"payload={requests.utils.quote(json.dumps(payload))}".encode()
-    answer = requests.post(
-        f"{channels.url}/webhooks/slack/webhook",
+    return requests.post(
+        f"{assistant.url}/webhooks/slack/webhook",
         data=body,
         headers={"Content-Type": "application/x-www-form-urlencoded", **slack_headers(body)},
         timeout=30,
     )
+
+
+def test_a_slack_button_click_is_answered(channels: Assistant, fakes: FakeApis) -> None:
+    channel = f"D{uuid.uuid4().hex[:8]}"
+    answer = post_slack_click(channels, slack_click("U5", channel, "/on_hold"))
     assert answer.status_code == 200
     replies = fakes.wait_for("slack", "chat.postMessage", to_channel(channel), count=3)
     assert "check back" in "\n".join(r.get("text", "") for r in replies).lower()
@@ -295,14 +331,16 @@ def test_a_reminder_reaches_the_slack_user_it_was_set_by(
     engine = sa.create_engine(channels.database_url)
     with engine.begin() as connection:
         [(reminder_id, stored_channel)] = connection.execute(
-            sa.text("SELECT id, channel FROM reminders WHERE sender_id = :s"), {"s": user}
+            sa.text("SELECT id, channel FROM reminders WHERE sender_id = :s"),
+            {"s": slack_conversation(user)},
         ).all()
         assert stored_channel == "slack"
         due = (datetime.now(timezone.utc) - timedelta(seconds=1)).replace(tzinfo=None)
         connection.execute(
             sa.text("UPDATE reminders SET due_at = :d WHERE id = :i"), {"d": due, "i": reminder_id}
         )
-    # posted to the user's id: Slack delivers it as a direct message from the app
+    # posted to the user's id (not their conversation id): Slack delivers it as a direct
+    # message from the app
     [reminder] = fakes.wait_for(
         "slack",
         "chat.postMessage",
