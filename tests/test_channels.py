@@ -362,3 +362,4 @@ def test_a_reminder_reaches_the_slack_user_it_was_set_by(
         lambda b: b.get("channel") == user and "Reminder" in b.get("text", ""),
     )
     assert "Quantix Labs" in reminder["text"]
+    assert fakes.recorded("slack", "chat.postMessage", lambda b: ":" in b.get("channel", "")) == []
