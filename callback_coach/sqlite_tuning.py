@@ -39,6 +39,9 @@ def tune_sqlite(engine: Engine, foreign_keys: bool = False) -> None:
         cursor = connection.cursor()  # type: ignore[attr-defined]
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted rows (a "forget me", the retention clean-up) are overwritten with
+        # zeros instead of lingering in free pages of the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         if foreign_keys:
             # SQLite ignores foreign keys (and so ON DELETE) unless asked per connection.
             cursor.execute("PRAGMA foreign_keys=ON")

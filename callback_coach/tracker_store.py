@@ -89,11 +89,13 @@ class StoredState:
 class ForgetfulSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # logs and carries on when the database is down
+        # Rasa's engine (used above only to create the table) is replaced by one with
+        # hide_parameters, so SQL errors and logs never show values: message text, ids.
         rasas_engine: Engine = self.engine  # type: ignore[has-type]
         url = rasas_engine.url
         if is_sqlite_file(url):
             rasas_engine.dispose()
-            pooled: Engine = sa.create_engine(url, **pooled_options(url))
+            pooled: Engine = sa.create_engine(url, hide_parameters=True, **pooled_options(url))
             tune_sqlite(pooled)
             self.engine = pooled
             self.sessionmaker = sa.orm.sessionmaker(bind=pooled)
@@ -125,7 +127,7 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
             connect_args = options.setdefault("connect_args", {})
             connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
         rasas_engine.dispose()
-        self.engine = sa.create_engine(url, pool_pre_ping=True, **options)
+        self.engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **options)
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
 
     def _ensure_table(self) -> None:

@@ -38,7 +38,9 @@ def database_url() -> str:
 @functools.cache
 def engine(url: str) -> Engine:
     parsed = make_url(url)
-    options: dict[str, Any] = {"future": True}
+    # hide_parameters: SQL errors and logs show statements without their values (what
+    # people wrote, their ids).
+    options: dict[str, Any] = {"future": True, "hide_parameters": True}
     if parsed.get_backend_name() != "sqlite":
         # a server may drop idle connections; a local file cannot, so SQLite skips
         # the extra round trip on every session
