@@ -35,6 +35,7 @@ from rasa.shared.core.events import ActionExecutionRejected, Event, FollowupActi
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from callback_coach.fault_reporting import first_line, seconds_setting
+from callback_coach.identity import hashed
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ async def run_with_fallback(
         logger.error(
             "Action %s failed for conversation %s (%s); the user was told to try again.",
             action.name(),
-            tracker.sender_id,
+            hashed(tracker.sender_id),
             problem,
         )
         return await fallback_events(action.name(), output_channel, nlg, tracker)

@@ -34,6 +34,8 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from callback_coach.identity import hashed
+
 if TYPE_CHECKING:
     # Rasa only for types here: the action server imports this module too and should
     # not load Rasa (~70 MB) for it.
@@ -282,9 +284,9 @@ class GuardedHandler:
             await self.on_new_message(message)
             return
         logger.info(
-            "Did not pass on a %s message from %r: %s.",
+            "Did not pass on a %s message from %s: %s.",
             message.input_channel,
-            str(message.sender_id)[:80],
+            hashed(str(message.sender_id)),
             verdict.reason,
         )
         if verdict.reply:

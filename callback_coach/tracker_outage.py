@@ -29,6 +29,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from callback_coach.fault_reporting import first_line
+from callback_coach.identity import hashed
 
 logger = logging.getLogger(__name__)
 
@@ -89,12 +90,12 @@ def install() -> None:
                     "The conversation database is unreachable (%s): conversation %s was "
                     "asked to try again; the next message retries the database.",
                     first_line(error),
-                    message.sender_id,
+                    hashed(str(message.sender_id)),
                 )
             else:
                 logger.exception(
                     "Database error in conversation %s; the user was asked to try again.",
-                    message.sender_id,
+                    hashed(str(message.sender_id)),
                 )
             return await apologise(self, message)
 
