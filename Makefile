@@ -24,6 +24,7 @@ help:
 	@echo "make train        train the model if data or config changed"
 	@echo "make lint         ruff and mypy"
 	@echo "make audit        pip-audit over uv.lock (ignore list: pip-audit-ignore.txt; ADVISORY_DB=DIR offline)"
+	@echo "make retention    delete conversations untouched for COACH_RETENTION_DAYS (180) days"
 	@echo "make bench        measure training, start-up, memory and latency"
 	@echo "make bench-before-after BEFORE=<commit>   this checkout against an earlier one"
 	@echo "make bench-startup  start-up with compiled bytecode and from source"
@@ -108,6 +109,11 @@ lint: setup
 # an OSV-format advisory database instead, for networks that cannot reach PyPI's API.
 audit: $(SYNCED)
 	$(BIN)/python -m scripts.audit --uv "$(UV)" $(if $(ADVISORY_DB),--advisory-db "$(ADVISORY_DB)")
+
+# Conversations and records untouched for COACH_RETENTION_DAYS, from DATABASE_URL
+# (callback_coach/retention.py); run it daily, e.g. from cron. ARGS="--dry-run" counts only.
+retention:
+	$(BIN)/python -m callback_coach.retention $(ARGS)
 
 bench: $(MODEL)
 	$(BIN)/python -m scripts.bench
