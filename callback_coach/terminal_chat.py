@@ -98,9 +98,7 @@ def watch_reminders(
                 print("you> ", end="", flush=True)
 
 
-def chat(
-    rasa_url: str, login: str, token: str, reminder_secret: str | None = None
-) -> None:
+def chat(rasa_url: str, login: str, token: str, reminder_secret: str | None = None) -> None:
     """Reads messages until /stop, Ctrl-D or Ctrl-C; a number picks a button.
 
     `token` is REST_CHANNEL_TOKEN. With `reminder_secret` (REMINDER_CHANNEL_SECRET)

@@ -37,6 +37,8 @@ ACTIONS_SERVICE_HOST = "callback-coach-actions-rasa-action-server"
 OPTIONAL_CHANNELS = {
     "callback_coach.channels.slack.CoachSlackInput",
     "callback_coach.channels.telegram.CoachTelegramInput",
+    # the terminal chat of `make run`: a developer's, never deployed
+    "callback_coach.channels.rest.CoachTerminalInput",
 }
 # Variables whose values are secrets: the shared secrets, tokens, passwords, and the
 # database URL (it carries the password).
@@ -227,6 +229,13 @@ def credentials_yml() -> dict[str, Any]:
 
 def required_secrets(values: dict[str, Any]) -> set[str]:
     required = {"ACTION_SERVER_TOKEN", "REMINDER_CHANNEL_SECRET", "DATABASE_URL"}
+    served = (values.get("applicationSettings", {}).get("credentials") or {}).get(
+        "additionalChannelCredentials"
+    ) or {}
+    if "callback_coach.channels.rest.CoachRestInput" in served:
+        required.add("REST_CHANNEL_TOKEN")
+    if "callback_coach.channels.socketio.CoachSocketIOInput" in served:
+        required.add("WEB_SESSION_SECRET")
     if http_api.api_enabled(literal_env(values)):
         required.add("RASA_API_TOKEN")
     return required
