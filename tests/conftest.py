@@ -195,4 +195,4 @@ def postgres_assistant(
     import sqlalchemy as sa
 
     with sa.create_engine(postgres_url).begin() as connection:
-        connection.execute(sa.text("DELETE FROM events WHERE sender_id LIKE 'restart-%'"))
+        connection.execute(sa.text("DELETE FROM events WHERE sender_id LIKE 'rest:restart-%'"))

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import Assistant
+from callback_coach.identity import channel_of
+from tests.conftest import Assistant, rest_conversation
 
 # A name no other test uses, so finding it anywhere in the database means a leak.
 COMPANY = "Quantix Labs"
@@ -29,10 +30,12 @@ def texts(replies: list[dict[str, Any]]) -> str:
 
 
 def reminder_rows(assistant: Assistant, sender: str) -> list[Any]:
+    """The reminders of REST sender `sender` (or of a whole conversation id)."""
+    conversation = sender if channel_of(sender) else rest_conversation(sender)
     with sa.create_engine(assistant.database_url).connect() as connection:
         return connection.execute(
             sa.text("SELECT id, status, due_at FROM reminders WHERE sender_id = :s ORDER BY id"),
-            {"s": sender},
+            {"s": conversation},
         ).all()
 
 
@@ -167,12 +170,16 @@ def check_forget_me(assistant: Assistant) -> None:
             rows = connection.execute(sa.text(f'SELECT * FROM "{table}"')).all()
             for row in rows:
                 record = dict(zip(columns, row, strict=True))
-                assert record.get("sender_id") != sender, f"{table} still holds {record}"
+                assert record.get("sender_id") != rest_conversation(sender), (
+                    f"{table} still holds {record}"
+                )
                 assert sender not in " ".join(map(str, row)), f"{table} mentions the user"
             if "sender_id" in columns:
                 owners = {dict(zip(columns, row, strict=True))["sender_id"] for row in rows}
                 if table in ("events", "applications", "reminders"):
-                    assert bystander in owners, f"{table} lost another user's data"
+                    assert rest_conversation(bystander) in owners, (
+                        f"{table} lost another user's data"
+                    )
 
     # A "no" keeps everything.
     assistant.say(bystander, "delete my data")

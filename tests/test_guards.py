@@ -42,7 +42,16 @@ def test_clean_text_removes_only_what_cannot_be_meant(raw: str, clean: str) -> N
 
 @pytest.mark.parametrize(
     "sender",
-    ["e2e-1a2b3c", "U024BE7LH", "-1001234567", "terminal-ana.lopez", "a@b.org", "x" * 128],
+    [
+        "e2e-1a2b3c",
+        "U024BE7LH",
+        "-1001234567",
+        "terminal:ana.lopez",
+        "a@b.org",
+        "slack:T024BE7LH:U024BE7LH",
+        "rest:" + "x" * 128,
+        "x" * 300,
+    ],
 )
 def test_ordinary_sender_ids_are_valid(sender: str) -> None:
     assert valid_sender_id(sender)
@@ -52,7 +61,7 @@ def test_ordinary_sender_ids_are_valid(sender: str) -> None:
     "sender",
     [
         "",
-        "x" * 129,
+        "x" * 301,
         "../../etc/passwd",
         "a/b",
         "a..b",

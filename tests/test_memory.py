@@ -49,6 +49,6 @@ def test_conversation_survives_restart_on_postgresql(postgres_assistant: Assista
     check_survives_restart(postgres_assistant)
     with sa.create_engine(postgres_assistant.database_url).connect() as connection:
         stored = connection.execute(
-            sa.text("SELECT count(*) FROM events WHERE sender_id LIKE 'restart-%'")
+            sa.text("SELECT count(*) FROM events WHERE sender_id LIKE 'rest:restart-%'")
         ).scalar()
     assert stored and stored > 5

@@ -33,7 +33,7 @@ from tests.conftest import Assistant
 from tests.test_end_to_end_records import (
     COMPANY,
     move_due,
-    set_a_reminder,
+    reminder_rows,
     texts,
     wait_for_delivery,
 )
@@ -258,10 +258,24 @@ def test_the_reminders_channel_answers_bad_requests_clearly(locked_down: Assista
 
 
 def test_a_reminder_reaches_the_terminal_chat_with_the_api_off(locked_down: Assistant) -> None:
-    sender = f"sec-{uuid.uuid4().hex[:12]}"
+    login = f"sec-{uuid.uuid4().hex[:12]}"
+    sender = f"terminal:{login}"  # the terminal chat's conversation
+
+    def terminal_says(text: str) -> str:
+        answer = requests.post(
+            f"{locked_down.url}/webhooks/terminal/webhook",
+            json={"sender": login, "message": text},
+            headers=locked_down.rest_headers,
+            timeout=30,
+        )
+        answer.raise_for_status()
+        return texts(answer.json())
+
     started = time.time()
-    reminder_id = set_a_reminder(locked_down, sender)
-    move_due(locked_down, reminder_id, datetime.now(timezone.utc) - timedelta(minutes=1))
+    terminal_says(f"I interviewed at {COMPANY} yesterday and heard nothing yet")
+    assert "I'll remind you on" in terminal_says("remind me to follow up on that next week")
+    [reminder] = reminder_rows(locked_down, sender)
+    move_due(locked_down, reminder.id, datetime.now(timezone.utc) - timedelta(minutes=1))
     wait_for_delivery(locked_down, sender)
     # what the terminal chat's watcher fetches while you chat
     with requests.Session() as session:

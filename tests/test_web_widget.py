@@ -120,9 +120,16 @@ def test_chat_on_a_phone_buttons_reload_and_no_script_injection(
     page.get_by_text("I'll remind you on").wait_for(timeout=REPLY_TIMEOUT_MS)
     engine = sa.create_engine(assistant.database_url)
     with engine.begin() as connection:
-        reminder_id = connection.execute(
-            sa.text("SELECT max(id) FROM reminders WHERE channel = 'socketio'")
-        ).scalar()
+        reminder_id, owner = connection.execute(
+            sa.text(
+                "SELECT id, sender_id FROM reminders WHERE channel = 'socketio' "
+                "ORDER BY id DESC LIMIT 1"
+            )
+        ).one()
+        # the conversation is the session the server issued, which the page kept
+        assert owner.startswith("web:")
+        kept = page.evaluate("JSON.stringify(Object.assign({}, window.localStorage))")
+        assert owner.removeprefix("web:") + "." in kept
         due = (datetime.now(timezone.utc) - timedelta(seconds=1)).replace(tzinfo=None)
         connection.execute(
             sa.text("UPDATE reminders SET due_at = :due WHERE id = :id"),
