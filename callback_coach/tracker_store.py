@@ -48,6 +48,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from callback_coach import dialogue_history
+from callback_coach.identity import in_private
 from callback_coach.sqlite_tuning import is_sqlite_file, pooled_options, tune_sqlite
 
 logger = logging.getLogger(__name__)
@@ -59,12 +60,15 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 
 def asked_to_forget(tracker: DialogueStateTracker, from_event: int = 0) -> bool:
-    """Whether the delete action ran in the tracker's events from `from_event` on."""
+    """Whether the delete action ran in the tracker's events from `from_event` on, for a
+    message from a private place: in a shared one it deletes nothing (actions/place.py)."""
     newest_first = reversed(tracker.events)
-    return any(
+    ran = any(
         isinstance(event, ActionExecuted) and event.action_name == DELETE_ACTION
         for event in itertools.islice(newest_first, len(tracker.events) - from_event)
     )
+    latest = tracker.latest_message
+    return ran and in_private(latest.metadata if latest else None)
 
 
 # Events kept in memory per Rasa process, over all the conversations kept; the ones

@@ -16,6 +16,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUtt
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from callback_coach import dialogue_history
+from callback_coach.identity import PLACE_KEY, PRIVATE, SHARED
 from callback_coach.tracker_store import DELETE_ACTION, ForgetfulSQLTrackerStore
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -265,6 +266,30 @@ async def test_forgetting_erases_the_conversation_and_what_was_kept(
 
     # the same turn goes on (the reply to the deletion): its saves keep erasing
     tracker.update(BotUttered("deleted"))
+    await coach.save(tracker)
+    assert stored_rows(database_url, sender) == 0
+
+
+async def test_the_delete_action_in_a_shared_place_erases_nothing(
+    database_url: str, domain: Domain, sender: str
+) -> None:
+    """In a Slack channel or Telegram group the delete action refuses (actions/place.py);
+    the store must not erase the conversation either."""
+    coach = store(database_url, domain)
+    tracker = await coach.get_or_create_tracker(sender)
+    turn(tracker, 1)
+    await coach.save(tracker)
+    tracker.update(
+        UserUttered("yes", {"name": "affirm", "confidence": 0.9}, metadata={PLACE_KEY: SHARED})
+    )
+    tracker.update(ActionExecuted(DELETE_ACTION))
+    await coach.save(tracker)
+    assert stored_rows(database_url, sender) == len(tracker.events)
+    # the same in a private place erases it
+    tracker.update(
+        UserUttered("yes", {"name": "affirm", "confidence": 0.9}, metadata={PLACE_KEY: PRIVATE})
+    )
+    tracker.update(ActionExecuted(DELETE_ACTION))
     await coach.save(tracker)
     assert stored_rows(database_url, sender) == 0
 
