@@ -6,8 +6,15 @@ one conversation alternate between the replicas; afterwards each conversation's
 tracker must hold its slots and exactly the events that were sent, in order.
 
 Also here, because they matter only with several servers on one database: Alembic
-migrations from servers starting together, reminder claims by two schedulers, and
-Slack retries reaching the other replica.
+migrations from servers starting together, reminder claims by two schedulers, Slack
+retries reaching the other replica, the REST token and the web sessions' secret that
+all replicas share, and the widget reaching a replica through nginx from its own origin.
+
+REST senders are the integration's own ids; their conversations are `rest:<sender>`
+(callback_coach.identity). Every REST request carries the cluster's REST_CHANNEL_TOKEN.
+The REST traffic goes to the replicas' own ports except where a test is about nginx:
+nginx limits each client address (5 requests/s, bursts of 30), and twenty
+conversations from one address at once are not what one real address sends.
 """
 
 from __future__ import annotations
@@ -34,10 +41,13 @@ from sqlalchemy.engine import make_url
 from actions.records import reminders
 from actions.records.database import MIGRATION_LOCK_KEY, VERSION_TABLE, migrate, session_scope
 from callback_coach.channels.event_memory import RedisEventMemory
+from callback_coach.channels.socketio import as_markdown
 from callback_coach.cluster import Cluster, render_nginx_config, start_cluster
+from callback_coach.identity import conversation_id
 from callback_coach.launcher import LOG_DIR, PROJECT_ROOT, free_port
 from callback_coach.lock_store import AtomicRedisLockStore
 from callback_coach.lock_store import install as install_lock_store
+from callback_coach.shared_secret import bearer_header
 from tests.fake_apis import FakeApis
 from tests.test_channels import SLACK_SECRET, slack_event, slack_headers, to_channel
 
@@ -152,10 +162,13 @@ def cluster(
 # --- Talking to the replicas ------------------------------------------------------------
 
 
-def say(base_url: str, sender: str, text: str) -> list[dict[str, Any]]:
+def say(cluster: Cluster, base_url: str, sender: str, text: str) -> list[dict[str, Any]]:
+    """`text` from REST sender `sender` to `base_url` (a replica or nginx), with the
+    REST token every replica of the cluster shares."""
     response = requests.post(
         f"{base_url}/webhooks/rest/webhook",
         json={"sender": sender, "message": text},
+        headers=bearer_header(cluster.rest_token),
         timeout=180,  # twenty conversations at once on a small shared machine
     )
     response.raise_for_status()
@@ -163,15 +176,26 @@ def say(base_url: str, sender: str, text: str) -> list[dict[str, Any]]:
     return replies
 
 
-def tracker(cluster: Cluster, sender: str, replica: int = 0) -> dict[str, Any]:
+def rest(sender: str) -> str:
+    """The conversation id of REST sender `sender`."""
+    return conversation_id("rest", sender)
+
+
+def tracker(cluster: Cluster, conversation: str, replica: int = 0) -> dict[str, Any]:
+    """Conversation `conversation` (a whole id: `rest:…`, `web:…`) from a replica's API."""
     response = requests.get(
-        f"{cluster.rasa_urls[replica]}/conversations/{sender}/tracker",
+        f"{cluster.rasa_urls[replica]}/conversations/{conversation}/tracker",
         params={"token": cluster.api_token},
         timeout=60,
     )
     response.raise_for_status()
     found: dict[str, Any] = response.json()
+    assert found["sender_id"] == conversation
     return found
+
+
+def user_texts(events: list[dict[str, Any]]) -> list[str]:
+    return [event["text"] for event in events if event["event"] == "user"]
 
 
 def texts(replies: list[dict[str, Any]]) -> str:
@@ -221,7 +245,7 @@ def test_twenty_conversations_alternating_between_replicas_keep_their_events(
     def converse(index: int) -> list[list[dict[str, Any]]]:
         start.wait()  # all twenty at once
         return [
-            say(cluster.rasa_urls[turn % 2], senders[index], message)
+            say(cluster, cluster.rasa_urls[turn % 2], senders[index], message)
             for turn, message in enumerate(scripts[index][2])
         ]
 
@@ -231,7 +255,7 @@ def test_twenty_conversations_alternating_between_replicas_keep_their_events(
     for index, (company, situation, messages) in enumerate(scripts):
         sender = senders[index]
         # read from the replica that did not take the last turn
-        state = tracker(cluster, sender, replica=len(messages) % 2)
+        state = tracker(cluster, rest(sender), replica=len(messages) % 2)
         where = f"conversation {index} ({sender})"
         assert state["slots"]["company"] == company, where
         assert state["slots"]["situation"] == situation, where
@@ -268,13 +292,13 @@ def test_simultaneous_messages_of_one_conversation_on_both_replicas_take_turns(
 
     def send(index: int) -> list[dict[str, Any]]:
         start.wait()
-        return say(cluster.rasa_urls[index % 2], sender, messages[index])
+        return say(cluster, cluster.rasa_urls[index % 2], sender, messages[index])
 
     with ThreadPoolExecutor(max_workers=len(messages)) as pool:
         replies = list(pool.map(send, range(len(messages))))
     assert all(replies), "every message was answered"
 
-    turns = turns_of(tracker(cluster, sender)["events"])
+    turns = turns_of(tracker(cluster, rest(sender))["events"])
     assert sorted(turn[0]["text"] for turn in turns) == sorted(messages)
     for turn in turns:
         kinds = [event["event"] for event in turn]
@@ -284,11 +308,13 @@ def test_simultaneous_messages_of_one_conversation_on_both_replicas_take_turns(
 
 def test_a_conversation_through_nginx(cluster: Cluster) -> None:
     sender = f"nginx-{uuid.uuid4().hex[:8]}"
-    first = say(cluster.nginx_url, sender, "I interviewed at Quantix Labs two weeks ago, no news")
+    first = say(
+        cluster, cluster.nginx_url, sender, "I interviewed at Quantix Labs two weeks ago, no news"
+    )
     assert first, "nginx passed the message on and the reply back"
-    second = say(cluster.nginx_url, sender, PENDING)
+    second = say(cluster, cluster.nginx_url, sender, PENDING)
     assert "Quantix Labs:" in texts(second)
-    state = tracker(cluster, sender, replica=1)
+    state = tracker(cluster, rest(sender), replica=1)
     assert state["slots"]["company"] == "Quantix Labs"
     assert [turn[0]["text"] for turn in turns_of(state["events"])] == [
         "I interviewed at Quantix Labs two weeks ago, no news",
@@ -334,48 +360,210 @@ async def test_a_websocket_upgrade_passes_nginx(cluster: Cluster) -> None:
         assert await asyncio.wait_for(connection.recv(), 30) == "3probe"
 
 
+class Browser:
+    """The web widget in a browser: a socket.io client over a websocket, as the widget
+    uses (the engine.io client's needs aiohttp >= 3.11, which pyproject.toml's override
+    allows), with the Origin header a browser sends when `origin` is given."""
+
+    def __init__(self, origin: str | None = None) -> None:
+        import socketio
+
+        self.origin = origin
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.confirmed: asyncio.Queue[Any] = asyncio.Queue()
+        self.client.on("bot_uttered", self.replies.put)
+        self.client.on("session_confirm", self.confirmed.put)
+        self.token = ""
+
+    async def open(self, url: str, token: str | None = None) -> str:
+        """Connects and asks for a session, presenting `token` as a reload does; the
+        token the server confirmed (the browser keeps it)."""
+        await self.client.connect(
+            url,
+            transports=["websocket"],
+            headers={"Origin": self.origin} if self.origin else {},
+            wait_timeout=30,
+        )
+        await self.client.emit("session_request", {"session_id": token} if token else {})
+        confirmed = await asyncio.wait_for(self.confirmed.get(), 30)
+        assert isinstance(confirmed, str) and "." in confirmed, confirmed
+        self.token = confirmed
+        return confirmed
+
+    @property
+    def conversation(self) -> str:
+        """web:<the session id the server issued>"""
+        return "web:" + self.token.split(".", 1)[0]
+
+    async def turn(self, cluster: Cluster, text: str, session_id: str | None = None) -> list[str]:
+        """Sends `text` (naming `session_id`, the widget's own token unless given) and
+        returns the replies this browser got, once they are all of the turn's replies in
+        its conversation's tracker."""
+        await self.client.emit(
+            "user_uttered", {"message": text, "session_id": session_id or self.token}
+        )
+        first = await asyncio.wait_for(self.replies.get(), 120)
+        deadline = time.monotonic() + 60
+        while True:  # the tracker is saved when the turn ends, after its replies went out
+            events = (await asyncio.to_thread(tracker, cluster, self.conversation))["events"]
+            turns = turns_of(events)
+            last = turns[-1] if turns else [{}]
+            if last[0].get("text") == text and last[-1].get("name") == "action_listen":
+                break
+            assert time.monotonic() < deadline, f"the turn of {text!r} did not end"
+            await asyncio.sleep(0.5)
+        return await self.replies_of(turns[-1], first)
+
+    async def replies_of(
+        self, turn: list[dict[str, Any]], first: dict[str, Any] | None = None
+    ) -> list[str]:
+        """The replies this browser got for `turn` (its events): as many as the turn's
+        bot events, and the same texts as the widget shows them (markdown-escaped)."""
+        said = [as_markdown(event["text"]) for event in turn if event["event"] == "bot"]
+        got = [first] if first is not None else []
+        while len(got) < len(said):
+            got.append(await asyncio.wait_for(self.replies.get(), 30))
+        texts = [reply.get("text") for reply in got]
+        assert said and texts == said, (turn[0].get("text"), texts, said)
+        return texts
+
+    async def close(self) -> None:
+        await self.client.disconnect()
+
+
 async def test_a_reminder_made_on_one_replica_reaches_a_browser_on_the_other(
     cluster: Cluster,
 ) -> None:
     """The widget's socket is held by one replica; a reminder (trigger_intent) may run on
     the other. Its reply must still reach the browser (through Redis)."""
-    import socketio
-
-    session_id = uuid.uuid4().hex
-    received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    confirmed: asyncio.Queue[str] = asyncio.Queue()
-    client = socketio.AsyncClient()
-
-    @client.on("bot_uttered")
-    async def on_bot_uttered(data: dict[str, Any]) -> None:
-        await received.put(data)
-
-    @client.on("session_confirm")
-    async def on_session_confirm(data: str) -> None:
-        await confirmed.put(data)
-
-    # a websocket, as the widget in a browser uses (the engine.io client's needs aiohttp
-    # >= 3.11, which pyproject.toml's override allows)
-    await client.connect(cluster.rasa_urls[0], transports=["websocket"], wait_timeout=30)
+    browser = Browser()
+    await browser.open(cluster.rasa_urls[0])
     try:
-        await client.emit("session_request", {"session_id": session_id})
-        assert await asyncio.wait_for(confirmed.get(), 30) == session_id
-        await client.emit("user_uttered", {"message": "hello there", "session_id": session_id})
-        greeting = await asyncio.wait_for(received.get(), 120)
-        assert greeting.get("text")
-
+        await browser.turn(cluster, "hello there")
         triggered = await asyncio.to_thread(
             requests.post,
-            f"{cluster.rasa_urls[1]}/conversations/{session_id}/trigger_intent",
+            f"{cluster.rasa_urls[1]}/conversations/{browser.conversation}/trigger_intent",
             params={"output_channel": "socketio", "token": cluster.api_token},
-            json={"name": "greet"},
+            json={"name": "goodbye"},
             timeout=120,
         )
         assert triggered.status_code == 200, triggered.text[:300]
-        from_the_other_replica = await asyncio.wait_for(received.get(), 30)
-        assert from_the_other_replica.get("text")
+        external = turns_of(triggered.json()["tracker"]["events"])[-1]
+        assert external[0]["text"] == "EXTERNAL: goodbye", external[0]
+        # the replies the other replica produced, not a leftover of the first turn
+        await browser.replies_of(external)
     finally:
-        await client.disconnect()
+        await browser.close()
+
+
+async def test_a_reload_on_the_other_replica_keeps_the_web_session(cluster: Cluster) -> None:
+    """The first session_request gets a token that replica signed; presented on a reload
+    that reaches the other replica, it keeps the session there (the replicas share
+    WEB_SESSION_SECRET). An id the server did not sign gets a fresh session, and a
+    message goes to its socket's own session whatever `session_id` it names."""
+    first = Browser()
+    token = await first.open(cluster.rasa_urls[0])
+    try:
+        await first.turn(cluster, "hello there")
+    finally:
+        await first.close()
+    session = token.split(".", 1)[0]
+    conversation = first.conversation
+    assert conversation == f"web:{session}"
+
+    # someone presenting the session id unsigned, or with a signature changed, on the
+    # other replica gets a session of their own
+    tampered = token[:-1] + ("B" if token[-1] == "A" else "A")
+    strangers = []
+    try:
+        for claimed in (session, tampered, f"{session}.{'A' * 43}"):
+            stranger = Browser()
+            strangers.append(stranger)
+            issued = await stranger.open(cluster.rasa_urls[1], claimed)
+            assert issued.split(".", 1)[0] != session, claimed
+        await strangers[0].turn(cluster, "am I talking to a real person?")
+
+        reloaded = Browser()
+        assert await reloaded.open(cluster.rasa_urls[1], token) == token
+        try:
+            # naming a stranger's session changes nothing: the socket's own is used
+            await reloaded.turn(cluster, "thanks a lot", session_id=strangers[0].token)
+        finally:
+            await reloaded.close()
+    finally:
+        for stranger in strangers:
+            await stranger.close()
+
+    for replica in (0, 1):
+        state = await asyncio.to_thread(tracker, cluster, conversation, replica)
+        assert user_texts(state["events"]) == ["hello there", "thanks a lot"], replica
+    theirs = await asyncio.to_thread(tracker, cluster, strangers[0].conversation)
+    assert user_texts(theirs["events"]) == ["am I talking to a real person?"]
+
+
+async def test_the_widget_reaches_a_replica_through_nginx_from_its_own_origin(
+    cluster: Cluster,
+) -> None:
+    """The page nginx serves opens the socket on the same origin, and the browser says so
+    (Origin: always on a websocket, and on the long poll's POSTs). The replica accepts
+    only its own origin, which it takes from the Host (and X-Forwarded-Proto) nginx
+    passes on: nginx must pass the client's Host, port included. Another site may not
+    open the socket."""
+    import socketio
+
+    origin = cluster.nginx_url
+    handshake = await asyncio.to_thread(
+        requests.get,
+        f"{origin}/socket.io/",
+        params={"EIO": "4", "transport": "polling"},
+        headers={"Origin": origin},
+        timeout=30,
+    )
+    assert handshake.status_code == 200 and '"sid"' in handshake.text, handshake.text[:200]
+
+    browser = Browser(origin=origin)
+    await browser.open(origin)
+    try:
+        await browser.turn(cluster, "hello there")
+    finally:
+        await browser.close()
+
+    elsewhere = "http://coach.example.net"
+    refused = await asyncio.to_thread(
+        requests.get,
+        f"{origin}/socket.io/",
+        params={"EIO": "4", "transport": "polling"},
+        headers={"Origin": elsewhere},
+        timeout=30,
+    )
+    assert refused.status_code == 400 and "not an accepted origin" in refused.text
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await Browser(origin=elsewhere).open(origin)
+
+
+def test_every_replica_and_nginx_want_the_shared_rest_token(cluster: Cluster) -> None:
+    """REST_CHANNEL_TOKEN is the same on all replicas (test_twenty_... uses it on both);
+    without it, or with another, each replica and nginx answer 401 and store nothing."""
+    sender = f"token-{uuid.uuid4().hex[:8]}"
+    token = cluster.rest_token
+    assert token
+    refused = {
+        "none": {},
+        "another": bearer_header(token[:-1] + ("y" if token.endswith("x") else "x")),
+        "not bearer": {"Authorization": token},
+    }
+    for url in [*cluster.rasa_urls, cluster.nginx_url]:
+        for name, headers in refused.items():
+            response = requests.post(
+                f"{url}/webhooks/rest/webhook",
+                json={"sender": sender, "message": "hello there"},
+                headers=headers,
+                timeout=60,
+            )
+            assert response.status_code == 401, (url, name, response.status_code)
+    for replica in (0, 1):
+        assert user_texts(tracker(cluster, rest(sender), replica)["events"]) == []
 
 
 def test_a_slack_retry_sent_to_the_other_replica_is_dropped(
@@ -404,14 +592,21 @@ def test_a_slack_retry_sent_to_the_other_replica_is_dropped(
 def test_two_schedulers_deliver_a_due_reminder_once(cluster: Cluster) -> None:
     """Both action servers run the reminder scheduler, polling every second."""
     sender = f"remind-{uuid.uuid4().hex[:8]}"
-    say(cluster.rasa_urls[0], sender, "I interviewed at Initech Labs yesterday, no news yet")
-    confirmed = say(cluster.rasa_urls[1], sender, "remind me to follow up on that next week")
+    say(
+        cluster,
+        cluster.rasa_urls[0],
+        sender,
+        "I interviewed at Initech Labs yesterday, no news yet",
+    )
+    confirmed = say(
+        cluster, cluster.rasa_urls[1], sender, "remind me to follow up on that next week"
+    )
     assert "I'll remind you on" in texts(confirmed), confirmed
     engine = sa.create_engine(cluster.database_url)
     try:
         with engine.begin() as connection:
             [reminder_id] = connection.execute(
-                sa.text("SELECT id FROM reminders WHERE sender_id = :s"), {"s": sender}
+                sa.text("SELECT id FROM reminders WHERE sender_id = :s"), {"s": rest(sender)}
             ).scalars()
             connection.execute(
                 sa.text("UPDATE reminders SET due_at = :due WHERE id = :id"),
@@ -429,7 +624,7 @@ def test_two_schedulers_deliver_a_due_reminder_once(cluster: Cluster) -> None:
     finally:
         engine.dispose()
     time.sleep(3)  # several more polls by both schedulers
-    events = tracker(cluster, sender)["events"]
+    events = tracker(cluster, rest(sender))["events"]
     triggered = [
         event
         for event in events
