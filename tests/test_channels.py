@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import time
 import uuid
@@ -214,6 +215,10 @@ def test_a_slack_button_click_is_answered(channels: Assistant, fakes: FakeApis) 
 # --- Telegram --------------------------------------------------------------------------
 
 
+# Telegram numbers its updates; the channel takes each number once.
+UPDATE_IDS = itertools.count(int(time.time()))
+
+
 def telegram_update(
     chat_id: int,
     text: str | None = None,
@@ -234,7 +239,7 @@ def telegram_update(
         # the message a button hangs on is the bot's own
         bot_message = {**message, "from": {"id": 42, "is_bot": True, "first_name": "Coach"}}
         return {
-            "update_id": chat_id,
+            "update_id": next(UPDATE_IDS),
             "callback_query": {
                 "id": "cb1",
                 "from": user,
@@ -242,7 +247,7 @@ def telegram_update(
                 "data": callback,
             },
         }
-    return {"update_id": chat_id, "message": {**message, "text": text}}
+    return {"update_id": next(UPDATE_IDS), "message": {**message, "text": text}}
 
 
 def post_telegram(
@@ -288,6 +293,21 @@ def test_a_telegram_message_and_a_button_are_answered(channels: Assistant, fakes
     assert post_telegram(channels, telegram_update(chat, callback="/on_hold")).status_code == 200
     replies = fakes.wait_for("telegram", "sendMessage", to_chat(chat), count=before + 3)
     assert "check back" in "\n".join(r["text"] for r in replies[before:]).lower()
+
+
+def test_a_replayed_telegram_update_is_answered_once(channels: Assistant, fakes: FakeApis) -> None:
+    chat = new_chat()
+    update = telegram_update(chat, "I was rejected after the final round")
+    assert post_telegram(channels, update).status_code == 200
+    fakes.wait_for("telegram", "sendMessage", to_chat(chat), count=1)
+    time.sleep(2)  # the rest of the reply
+    sent = len(fakes.recorded("telegram", "sendMessage", to_chat(chat)))
+    events = len(channels.tracker(f"telegram:{chat}")["events"])
+    for _ in range(2):  # Telegram's own retry, or a recorded request sent again
+        assert post_telegram(channels, update).status_code == 200
+    time.sleep(2)
+    assert len(channels.tracker(f"telegram:{chat}")["events"]) == events
+    assert len(fakes.recorded("telegram", "sendMessage", to_chat(chat))) == sent
 
 
 @pytest.mark.parametrize("secret", [None, "wrong"], ids=["no secret", "wrong secret"])

@@ -53,6 +53,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from callback_coach.channels.event_memory import event_memory
 from callback_coach.guards import BadRequestBody, guarded, json_body
 from callback_coach.identity import PLACE_KEY, PRIVATE, SHARED, conversation_id, hashed
 from callback_coach.shared_secret import check_secret
@@ -192,6 +193,7 @@ class CoachTelegramInput(TelegramInput):
         self.secret_token = secret_token
         self.api_base_url = api_base_url
         self._output: CoachTelegramOutput | None = None
+        self._seen_updates = event_memory("telegram")
 
     def get_output_channel(self) -> CoachTelegramOutput:
         if self._output is None:
@@ -235,10 +237,19 @@ class CoachTelegramInput(TelegramInput):
             if not hmac.compare_digest(given.encode(), self.secret_token.encode()):
                 return response.text("Forbidden", status=403)
             try:
-                incoming = _incoming(json_body(request))
+                update = json_body(request)
+                incoming = _incoming(update)
             except BadRequestBody as bad:
                 return bad.response()
             if incoming is None:
+                return response.text("success")
+            # Telegram sends an update again when it thinks the first try failed, and a
+            # recorded request could be replayed: each update id is taken once.
+            update_id = update.get("update_id")
+            if isinstance(update_id, int) and not await self._seen_updates.first_time(
+                str(update_id)
+            ):
+                logger.info("Dropped a Telegram update already handled.")
                 return response.text("success")
             output = TelegramChatOutput(bot, incoming.chat_id)
             texts = [RESTART, "/start"] if incoming.text == RESTART else [incoming.text]
