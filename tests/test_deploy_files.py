@@ -651,3 +651,35 @@ def test_nginx_answers_429_to_an_address_over_its_limit(tmp_path: Path) -> None:
         assert 429 in socketio, socketio
     finally:
         nginx.stop()
+
+
+FORWARDED = {"Host": "$$http_host", "X-Forwarded-Proto": "$$scheme"}
+
+
+def forwarding_problems(template: str) -> list[str]:
+    """Each proxied public location sends the browser's Host (with its port) and scheme,
+    which the socket's same-origin check compares with the Origin. A location that sets
+    any header of its own inherits none of the server's, so it must set these too."""
+    config = parse_nginx(template)
+    (http,) = [inner for words, inner in config if words == ["http"] and inner is not None]
+    servers = [inner for words, inner in http if words == ["server"] and inner is not None]
+    (public,) = [s for s in servers if any("public_port" in w[0] for w in directives(s, "listen"))]
+    server_headers = {args[0]: args[1] for args in directives(public, "proxy_set_header")}
+    problems = []
+    for match, inner in public_locations(config).items():
+        if not directives(inner, "proxy_pass"):
+            continue
+        own = {args[0]: args[1] for args in directives(inner, "proxy_set_header")}
+        sent = own if own else server_headers
+        for name, value in FORWARDED.items():
+            if sent.get(name) != value:
+                problems.append(f"location {match}: {name} is {sent.get(name)!r}")
+    return problems
+
+
+def test_nginx_forwards_host_and_scheme_on_every_chat_location() -> None:
+    template = NGINX_TEMPLATE.read_text(encoding="utf-8")
+    assert forwarding_problems(template) == []
+    # the mistake this guards against: a location with headers of its own, without Host
+    broken = template.replace("            proxy_set_header Host $$http_host;\n", "", 1)
+    assert any("/socket.io/" in problem for problem in forwarding_problems(broken))
