@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import sqlalchemy as sa
 import yaml
 from rasa.shared.constants import ASSISTANT_ID_KEY
@@ -314,3 +315,41 @@ def test_slack_conversations_are_per_person_whatever_the_settings_say() -> None:
     )
     assert isinstance(slack, CoachSlackInput)
     assert slack.conversation_granularity == "sender"
+
+
+# --- ids of one channel through another ---------------------------------------------------
+
+
+def test_slack_and_telegram_ids_cannot_be_claimed_through_rest(
+    channels: Assistant, fakes: FakeApis
+) -> None:
+    """A Slack member id is visible to the whole workspace and a Telegram id to a group:
+    naming one on REST reaches a REST conversation of that name, never theirs."""
+    user, dm, chat = new_slack_user(), new_slack_channel("D"), new_chat()
+    company = "Quantix Labs"
+    post_slack(channels, slack_event(user, dm, f"I interviewed at {company} yesterday, no news"))
+    post_telegram(channels, telegram_update(chat, f"I interviewed at {company} yesterday"))
+    victims = {slack_conversation(user): user, f"telegram:{chat}": str(chat)}
+    for conversation in victims:
+        wait_for_turns(channels, conversation, 1)
+    before = {c: len(channels.tracker(c)["events"]) for c in victims}
+    for conversation, bare in victims.items():
+        for claimed in (bare, conversation):
+            answer = requests.post(
+                f"{channels.url}/webhooks/rest/webhook",
+                json={"sender": claimed, "message": "what do you know about me?"},
+                headers=channels.rest_headers,
+                timeout=30,
+            )
+            if ":" in claimed:
+                assert answer.status_code == 400  # a REST sender names no channel
+            else:
+                assert answer.status_code == 200
+                assert company not in str(answer.json())
+    assert {c: len(channels.tracker(c)["events"]) for c in victims} == before
+    # and they still get their own answers
+    post_slack(channels, slack_event(user, dm, "what do you know about me?"))
+    sent = fakes.wait_for(
+        "slack", "chat.postMessage", lambda b: b.get("channel") == dm and company in b["text"]
+    )
+    assert sent
