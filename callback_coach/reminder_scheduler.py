@@ -71,6 +71,10 @@ class ReminderScheduler:
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             for reminder in claimed:
+                # Checked again just before: a trigger for someone who said "forget me"
+                # since the claim would start a new conversation for them.
+                if not await asyncio.to_thread(self._still_pending, reminder):
+                    continue
                 delivered = await self._trigger(http, reminder)
                 await asyncio.to_thread(self._settle, reminder, delivered, moment)
                 sent += delivered
@@ -79,6 +83,10 @@ class ReminderScheduler:
     def _claim(self, now: datetime) -> list[Reminder]:
         with session_scope(self.settings.database_url) as session:
             return reminders.claim_due(session, now, CLAIM_LEASE)
+
+    def _still_pending(self, reminder: Reminder) -> bool:
+        with session_scope(self.settings.database_url) as session:
+            return reminders.still_pending(session, reminder)
 
     def _settle(self, reminder: Reminder, delivered: bool, now: datetime) -> None:
         with session_scope(self.settings.database_url) as session:

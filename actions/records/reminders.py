@@ -92,20 +92,30 @@ def cancel(session: Session, sender_id: str, reminder_id: int) -> bool:
     return _leave_pending(session, sender_id, reminder_id, status=CANCELLED)
 
 
-def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50) -> list[Reminder]:
-    """Takes up to `limit` due reminders nobody holds, for `lease`.
+def claim_due(
+    session: Session, now: datetime, lease: timedelta, limit: int = 50, per_person: int = 3
+) -> list[Reminder]:
+    """Takes up to `limit` due reminders nobody holds, for `lease`: the longest due
+    first, and at most `per_person` of one person's, so that someone with many due
+    reminders cannot keep everyone else waiting (the rest go in the next rounds).
 
     The conditional UPDATE makes the claim atomic, so two schedulers (replicas) never
     take the same reminder at once.
     """
     now = as_utc(now)
     free = sa.or_(reminders.c.claimed_until.is_(None), reminders.c.claimed_until < now)
-    due = session.execute(
+    candidates = session.execute(
         sa.select(reminders)
         .where(reminders.c.status == PENDING, reminders.c.due_at <= now, free)
-        .order_by(reminders.c.due_at)
-        .limit(limit)
+        .order_by(reminders.c.due_at, reminders.c.id)
+        .limit(limit * per_person)
     ).all()
+    taken: dict[str, int] = {}
+    due: list[sa.Row] = []
+    for row in candidates:
+        if taken.get(row.sender_id, 0) < per_person and len(due) < limit:
+            taken[row.sender_id] = taken.get(row.sender_id, 0) + 1
+            due.append(row)
     claimed = []
     for row in due:
         result = session.execute(
@@ -116,6 +126,13 @@ def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50
         if result.rowcount == 1:
             claimed.append(_reminder(row))
     return claimed
+
+
+def still_pending(session: Session, reminder: Reminder) -> bool:
+    """Whether a claimed reminder is still pending: cancelled, or its owner forgotten,
+    since the claim, it must not be delivered."""
+    found = get(session, reminder.sender_id, reminder.id)
+    return found is not None and found.status == PENDING
 
 
 def release(session: Session, reminder_id: int, retry_at: datetime) -> None:
