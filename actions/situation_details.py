@@ -17,6 +17,8 @@ from actions.timeline import PROMISE_WORDS, parse_past_date
 
 # A date this close after "I emailed them" is when they emailed.
 FOLLOW_UP_DATE_WITHIN_CHARS = 40
+# The longest company, person, role or date we take from a message.
+MAX_ENTITY_CHARS = 100
 
 # spaCy sometimes reads a time right after a company as part of its name ("Acme Corp
 # 9 days ago" as one ORG); such a tail is split off and read as the date it is.
@@ -49,7 +51,14 @@ def message_time(tracker: Tracker, timezone: ZoneInfo) -> datetime:
 
 
 def _values(entities: Iterable[dict[str, Any]], name: str) -> list[dict[str, Any]]:
-    return [e for e in entities if e.get("entity") == name and str(e.get("value", "")).strip()]
+    """The entities called `name`; one longer than any name or date a person gives is a
+    misreading (or someone filling the records) and is left out."""
+    return [
+        e
+        for e in entities
+        if e.get("entity") == name
+        and 0 < len(str(e.get("value", "")).strip()) <= MAX_ENTITY_CHARS
+    ]
 
 
 def _split_time_from_companies(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -169,3 +169,35 @@ def test_the_caps_must_be_whole_numbers(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("COACH_MAX_REMINDERS", "lots")
     with pytest.raises(ValueError, match="COACH_MAX_REMINDERS"):
         load_settings()
+
+
+async def test_an_entity_too_long_to_be_a_name_is_not_recorded(me: str) -> None:
+    """A company, person or role is taken from a message only up to MAX_ENTITY_CHARS:
+    a 1,000-character 'company' is someone filling the records, not a name."""
+    from actions.situation_details import MAX_ENTITY_CHARS
+
+    flood = "Z" * 1000
+    await run(
+        ActionCoach(),
+        tracker(
+            me,
+            f"{flood} never called back",
+            "no_callback",
+            entities=[
+                {"entity": "ORG", "value": flood},
+                {"entity": "PERSON", "value": flood},
+            ],
+        ),
+    )
+    assert stored(me)[0] == 0
+    name = "Y" * MAX_ENTITY_CHARS
+    await run(
+        ActionCoach(),
+        tracker(
+            me,
+            f"{name} never called back",
+            "no_callback",
+            entities=[{"entity": "ORG", "value": name}],
+        ),
+    )
+    assert stored(me)[0] == 1
