@@ -56,8 +56,7 @@ def _values(entities: Iterable[dict[str, Any]], name: str) -> list[dict[str, Any
     return [
         e
         for e in entities
-        if e.get("entity") == name
-        and 0 < len(str(e.get("value", "")).strip()) <= MAX_ENTITY_CHARS
+        if e.get("entity") == name and 0 < len(str(e.get("value", "")).strip()) <= MAX_ENTITY_CHARS
     ]
 
 
