@@ -9,7 +9,6 @@ is cheap to provoke; every other test uses fresh senders and stays under it.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 import zlib
@@ -20,19 +19,21 @@ from typing import Any
 
 import pytest
 import requests
-import socketio
 import sqlalchemy as sa
 import yaml
 
 from actions.settings import PROJECT_ROOT
-from tests.conftest import Assistant
+from callback_coach.identity import channel_of, conversation_id
+from tests.conftest import Assistant, rest_conversation
 from tests.fake_apis import FakeApis
+from tests.support.web_client import WidgetClient
 from tests.test_channels import (
     BOT_NAME,
     SLACK_SECRET,
     TELEGRAM_SECRET,
     TELEGRAM_TOKEN,
     new_chat,
+    slack_conversation,
     slack_event,
     slack_headers,
     telegram_update,
@@ -82,9 +83,19 @@ def new_sender() -> str:
     return f"bad-{uuid.uuid4().hex[:12]}"
 
 
-def post_rest(assistant: Assistant, **request: Any) -> tuple[requests.Response, float]:
+def post_rest(
+    assistant: Assistant,
+    headers: dict[str, str] | None = None,
+    authorised: bool = True,
+    **request: Any,
+) -> tuple[requests.Response, float]:
+    """A POST to the REST webhook, as the trusted integration sends it (with the token)
+    unless `authorised` is False."""
+    sent = {**(assistant.rest_headers if authorised else {}), **(headers or {})}
     started = time.monotonic()
-    answer = requests.post(f"{assistant.url}/webhooks/rest/webhook", timeout=60, **request)
+    answer = requests.post(
+        f"{assistant.url}/webhooks/rest/webhook", headers=sent, timeout=60, **request
+    )
     return answer, time.monotonic() - started
 
 
@@ -97,18 +108,31 @@ def user_texts(assistant: Assistant, sender: str) -> list[str]:
     return [e["text"] for e in assistant.tracker(sender)["events"] if e["event"] == "user"]
 
 
-def stored_rows(assistant: Assistant, sender: str) -> int:
-    """Rows in the tracker store for this sender id, read from the database itself."""
+def rows_by_conversation(assistant: Assistant) -> Counter[str]:
+    """Rows in the tracker store for each conversation id, read from the database itself."""
     engine = sa.create_engine(assistant.database_url)
     try:
         with engine.connect() as connection:
-            return int(
-                connection.execute(
-                    sa.text("SELECT COUNT(*) FROM events WHERE sender_id = :s"), {"s": sender}
-                ).scalar_one()
-            )
+            rows = connection.execute(
+                sa.text("SELECT sender_id, COUNT(*) FROM events GROUP BY sender_id")
+            ).all()
     finally:
         engine.dispose()
+    return Counter({str(sender_id): int(count) for sender_id, count in rows})
+
+
+def stored_rows(assistant: Assistant, conversation: str) -> int:
+    """Rows in the tracker store for this conversation id (`rest:x`, `web:…`,
+    `slack:T:U`, `telegram:n`: a bare sender id would match nothing)."""
+    assert channel_of(conversation), f"{conversation!r} is not a conversation id"
+    return rows_by_conversation(assistant)[conversation]
+
+
+def rows_naming(assistant: Assistant, fragment: str) -> int:
+    """Rows in the tracker store of every conversation whose id contains `fragment`."""
+    assert fragment
+    rows = rows_by_conversation(assistant)
+    return sum(count for sender_id, count in rows.items() if fragment in sender_id)
 
 
 # --- REST: the text ----------------------------------------------------------------------
@@ -120,7 +144,7 @@ def test_an_empty_message_gets_a_nudge_and_is_not_stored(guarded: Assistant, mes
     answer, took = post_rest(guarded, json={"sender": sender, "message": message})
     assert answer.status_code == 200 and texts(answer) == [EMPTY]
     assert took < QUICK_SECONDS
-    assert stored_rows(guarded, sender) == 0
+    assert stored_rows(guarded, rest_conversation(sender)) == 0
 
 
 def test_an_overlong_message_gets_a_polite_reply_and_its_text_is_not_stored(
@@ -146,7 +170,7 @@ def test_a_100_kb_body_gets_413_at_once_and_nothing_is_stored(guarded: Assistant
     answer, took = post_rest(guarded, data=body, headers={"Content-Type": "application/json"})
     assert answer.status_code == 413
     assert took < QUICK_SECONDS
-    assert stored_rows(guarded, sender) == 0
+    assert rows_naming(guarded, sender) == 0
 
 
 def test_control_characters_and_lone_surrogates_are_removed_before_storing(
@@ -202,28 +226,27 @@ def test_injection_strings_are_stored_as_plain_text_and_harm_nothing(
 
 # --- REST: the request -------------------------------------------------------------------
 
+MALFORMED_REQUESTS = [
+    (b"{not json", "application/json", 400),
+    (b"", "application/json", 400),
+    (b'{"sender": "x", "message": NaN}', "application/json", 400),
+    (b"[" * 5000 + b"]" * 5000, "application/json", 400),
+    (b'\xff\xfe{"sender"', "application/json", 400),
+    (b'["sender", "message"]', "application/json", 400),
+    (b'"just a string"', "application/json", 400),
+    (b"null", "application/json", 400),
+    (b'{"sender": "s"}', "application/json", 400),
+    (b'{"sender": "s", "message": 42}', "application/json", 400),
+    (b'{"sender": "s", "message": ["hi"]}', "application/json", 400),
+    (b'{"sender": "s", "message": "hi", "metadata": "x"}', "application/json", 400),
+    (b'{"sender": "s", "message": "hi"}', "text/plain", 415),
+    (b"sender=s&message=hi", "application/x-www-form-urlencoded", 415),
+    (b'{"sender": "s", "message": "hi"}', "", 415),
+    (b"\x00\x01\x02binary", "application/octet-stream", 415),
+]
 
-@pytest.mark.parametrize(
-    ("body", "content_type", "status"),
-    [
-        (b"{not json", "application/json", 400),
-        (b"", "application/json", 400),
-        (b'{"sender": "x", "message": NaN}', "application/json", 400),
-        (b"[" * 5000 + b"]" * 5000, "application/json", 400),
-        (b'\xff\xfe{"sender"', "application/json", 400),
-        (b'["sender", "message"]', "application/json", 400),
-        (b'"just a string"', "application/json", 400),
-        (b"null", "application/json", 400),
-        (b'{"sender": "s"}', "application/json", 400),
-        (b'{"sender": "s", "message": 42}', "application/json", 400),
-        (b'{"sender": "s", "message": ["hi"]}', "application/json", 400),
-        (b'{"sender": "s", "message": "hi", "metadata": "x"}', "application/json", 400),
-        (b'{"sender": "s", "message": "hi"}', "text/plain", 415),
-        (b"sender=s&message=hi", "application/x-www-form-urlencoded", 415),
-        (b'{"sender": "s", "message": "hi"}', "", 415),
-        (b"\x00\x01\x02binary", "application/octet-stream", 415),
-    ],
-)
+
+@pytest.mark.parametrize(("body", "content_type", "status"), MALFORMED_REQUESTS)
 def test_a_malformed_request_gets_a_clear_4xx(
     guarded: Assistant, body: bytes, content_type: str, status: int
 ) -> None:
@@ -232,6 +255,72 @@ def test_a_malformed_request_gets_a_clear_4xx(
     assert answer.status_code == status
     assert answer.json()["error"]
     assert took < QUICK_SECONDS
+
+
+# What a caller without the token might send: nothing, a wrong token, another scheme,
+# the token without its scheme, the token with more after it. `{token}` is the real one.
+WITHOUT_THE_TOKEN = [
+    None,
+    "Bearer not-the-rest-channel-token",
+    "Basic YWxpY2U6c2VjcmV0",
+    "Bearer ",
+    "{token}",
+    "Bearer {token}x",
+]
+
+
+def unauthorised_headers(assistant: Assistant, authorization: str | None) -> dict[str, str]:
+    if authorization is None:
+        return {}
+    return {"Authorization": authorization.format(token=assistant.env["REST_CHANNEL_TOKEN"])}
+
+
+@pytest.mark.parametrize("authorization", WITHOUT_THE_TOKEN)
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(body, content_type) for body, content_type, _ in MALFORMED_REQUESTS]
+    + [
+        (b'{"sender": "../../etc/passwd", "message": "hello"}', "application/json"),
+        (b'{"sender": "web:abcdef", "message": "hello"}', "application/json"),
+        (b'{"sender": "s", "message": "   "}', "application/json"),
+        (b'{"sender": "s", "message": "hello"}', "application/json"),
+    ],
+)
+def test_without_the_token_every_request_gets_401_before_anything_else(
+    guarded: Assistant, body: bytes, content_type: str, authorization: str | None
+) -> None:
+    sender = new_sender()
+    # the well-formed bodies name a fresh sender, to see that nothing is stored for it
+    body = body.replace(b'"sender": "s"', f'"sender": "{sender}"'.encode())
+    headers = unauthorised_headers(guarded, authorization)
+    if content_type:
+        headers["Content-Type"] = content_type
+    answer, took = post_rest(guarded, authorised=False, data=body, headers=headers)
+    assert answer.status_code == 401
+    assert answer.headers.get("WWW-Authenticate") == "Bearer"
+    assert answer.json()["error"]
+    assert took < QUICK_SECONDS
+    assert rows_naming(guarded, sender) == 0
+
+
+@pytest.mark.parametrize("authorization", WITHOUT_THE_TOKEN)
+def test_requests_without_the_token_do_not_use_up_a_senders_rate_limit(
+    guarded: Assistant, authorization: str | None
+) -> None:
+    sender = new_sender()
+    wait_clear_of_window_end()
+    for _ in range(RATE_LIMIT + 2):
+        answer, _ = post_rest(
+            guarded,
+            authorised=False,
+            json={"sender": sender, "message": "hello"},
+            headers=unauthorised_headers(guarded, authorization),
+        )
+        assert answer.status_code == 401
+    assert rows_naming(guarded, sender) == 0
+    # had the refused requests been counted, this would be a 429
+    answer, _ = post_rest(guarded, json={"sender": sender, "message": " "})
+    assert answer.status_code == 200 and texts(answer) == [EMPTY]
 
 
 @pytest.mark.parametrize(
@@ -246,6 +335,14 @@ def test_a_malformed_request_gets_a_clear_4xx(
         "",
         "x" * 129,
         "Zoë",
+        # a REST sender is the integration's own id, never a whole conversation id
+        "rest:bad-colon",
+        "web:abcdefghijklmnopqrstuvwx",
+        "slack:TCOACH01:UCOLON01",
+        "telegram:777000111",
+        "terminal:root",
+        ":",
+        "bad-colon:",
         None,
         42,
         {"id": 1},
@@ -257,7 +354,16 @@ def test_a_tricky_sender_id_gets_400_and_creates_no_conversation(
     answer, _ = post_rest(guarded, json={"sender": sender, "message": "hello"})
     assert answer.status_code == 400 and "sender" in answer.json()["error"]
     if isinstance(sender, str):
-        assert stored_rows(guarded, sender) == 0
+        rows = rows_by_conversation(guarded)
+        assert rows[sender] == 0 and rows[f"rest:{sender}"] == 0
+        if sender and ":" not in sender:
+            assert rows_naming(guarded, sender) == 0
+
+
+def test_a_sender_id_of_128_characters_is_still_accepted(guarded: Assistant) -> None:
+    sender = new_sender()[:16] * 8  # the longest a REST sender may be
+    answer, _ = post_rest(guarded, json={"sender": sender, "message": "  "})
+    assert answer.status_code == 200 and texts(answer) == [EMPTY]
 
 
 def test_the_client_cannot_claim_another_input_channel(guarded: Assistant) -> None:
@@ -266,8 +372,12 @@ def test_the_client_cannot_claim_another_input_channel(guarded: Assistant) -> No
         guarded, json={"sender": sender, "message": "hello", "input_channel": "slack"}
     )
     assert answer.status_code == 200
-    [said] = [e for e in guarded.tracker(sender)["events"] if e["event"] == "user"]
+    tracker = guarded.tracker(sender)
+    assert tracker["sender_id"] == rest_conversation(sender)
+    [said] = [e for e in tracker["events"] if e["event"] == "user"]
     assert said["input_channel"] == "rest"
+    # stored under the REST conversation only
+    assert rows_naming(guarded, sender) == stored_rows(guarded, rest_conversation(sender)) > 0
 
 
 def wait_clear_of_window_end(margin: float = 30) -> None:
@@ -318,63 +428,53 @@ def test_the_web_page_serves_only_its_files(
 
 
 @pytest.fixture
-def widget(guarded: Assistant) -> Iterator[tuple[socketio.Client, str, list[str]]]:
-    client = socketio.Client(reconnection=False)
-    replies: list[str] = []
-    session = uuid.uuid4().hex
-    confirmed = threading.Event()
-    client.on("bot_uttered", lambda data: replies.append(data.get("text", "")))
-    client.on("session_confirm", lambda _: confirmed.set())
-    client.connect(guarded.url, transports=["polling"], socketio_path="socket.io", wait_timeout=30)
-    client.emit("session_request", {"session_id": session})
-    assert confirmed.wait(30), "no session_confirm"
-    yield client, session, replies
-    # without waiting for the pending long poll, which the server holds up to 25 s
-    client.eio.disconnect(abort=True)
+def widget(guarded: Assistant) -> Iterator[WidgetClient]:
+    """A browser on the widget, with the session the server issued it."""
+    client = WidgetClient(guarded.url)
+    assert channel_of(client.conversation) == "web"
+    yield client
+    client.close()
 
 
-def wait_for_replies(replies: list[str], count: int, timeout: float = 30) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while len(replies) < count and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return replies
-
-
-def test_the_widget_gets_the_same_polite_replies(
-    guarded: Assistant, widget: tuple[socketio.Client, str, list[str]]
-) -> None:
-    client, session, replies = widget
-    client.emit("user_uttered", {"session_id": session, "message": "x" * (MAX_CHARS + 1)})
-    client.emit("user_uttered", {"session_id": session, "message": {"not": "text"}})
-    client.emit("user_uttered", {"session_id": session, "message": " \t "})
-    received = wait_for_replies(replies, 2)
-    time.sleep(1)  # nothing more is coming for the message that is not text
+def widget_texts(replies: list[dict[str, Any]]) -> Counter[str]:
     # the widget renders markdown, so the replies come escaped: compare the words
-    assert Counter(r.replace("\\", "") for r in received) == Counter([TOO_LONG, EMPTY])
-    assert stored_rows(guarded, session) == 0
+    return Counter(str(r.get("text", "")).replace("\\", "") for r in replies)
+
+
+def test_the_widget_gets_the_same_polite_replies(guarded: Assistant, widget: WidgetClient) -> None:
+    widget.say("x" * (MAX_CHARS + 1))
+    widget.say({"not": "text"})  # type: ignore[arg-type]
+    widget.say(" \t ")
+    widget.wait_for(2)
+    time.sleep(1)  # nothing more is coming for the message that is not text
+    assert widget_texts(widget.replies) == Counter([TOO_LONG, EMPTY])
+    assert stored_rows(guarded, widget.conversation) == 0
+    # the conversation the check looked at is this browser's: a real message lands there
+    widget.say("hello")
+    deadline = time.monotonic() + 30
+    while stored_rows(guarded, widget.conversation) == 0 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert stored_rows(guarded, widget.conversation) > 0
 
 
 def test_a_100_kb_widget_message_is_refused_and_not_stored(
-    guarded: Assistant, widget: tuple[socketio.Client, str, list[str]]
+    guarded: Assistant, widget: WidgetClient
 ) -> None:
-    client, session, replies = widget
-    client.emit("user_uttered", {"session_id": session, "message": "a" * 100_000})
+    widget.say("a" * 100_000)
     time.sleep(3)
-    assert replies == [] and stored_rows(guarded, session) == 0
+    assert widget.replies == [] and stored_rows(guarded, widget.conversation) == 0
 
 
 def test_a_widget_flood_gets_one_slow_down_then_silence(
-    guarded: Assistant, widget: tuple[socketio.Client, str, list[str]]
+    guarded: Assistant, widget: WidgetClient
 ) -> None:
-    client, session, replies = widget
     wait_clear_of_window_end()
     for _ in range(RATE_LIMIT + 3):
-        client.emit("user_uttered", {"session_id": session, "message": ""})
-    received = wait_for_replies(replies, RATE_LIMIT + 1)
+        widget.say("")
+    widget.wait_for(RATE_LIMIT + 1)
     time.sleep(2)
-    assert Counter(r.replace("\\", "") for r in received) == Counter(
-        [EMPTY] * RATE_LIMIT + [SLOW_DOWN]
-    )
+    assert widget_texts(widget.replies) == Counter([EMPTY] * RATE_LIMIT + [SLOW_DOWN])
+    assert stored_rows(guarded, widget.conversation) == 0
 
 
 # --- Slack -------------------------------------------------------------------------------
@@ -433,7 +533,7 @@ def test_slack_gets_polite_replies_and_a_flood_is_cut_off(
     assert Counter(p["text"] for p in posted) == Counter(
         [TOO_LONG] + [EMPTY] * (RATE_LIMIT - 1) + [SLOW_DOWN]
     )
-    assert stored_rows(guarded, user) == 0
+    assert stored_rows(guarded, slack_conversation(user)) == 0
 
 
 # --- Telegram ----------------------------------------------------------------------------
@@ -492,7 +592,8 @@ def test_telegram_gets_the_polite_replies(guarded: Assistant, fakes: FakeApis) -
         assert post_telegram_raw(guarded, update).status_code == 200
     replies = fakes.wait_for("telegram", "sendMessage", to_chat(chat), count=2)
     assert [r["text"] for r in replies] == [TOO_LONG, EMPTY]
-    assert stored_rows(guarded, str(chat)) == 0
+    # a private chat: the chat id is the person's id
+    assert stored_rows(guarded, conversation_id("telegram", str(chat))) == 0
 
 
 # --- the action server's /webhook --------------------------------------------------------

@@ -202,11 +202,10 @@ class SplitAssistant(Assistant):
         )
 
     def start_rasa(self) -> None:
+        # what `rest_headers` reads the REST channel's token from, as Assistant.start sets it
+        self.env = self.environment(self.database_url)
         self.rasa = start_rasa_server(
-            self.model,
-            self.rasa_port,
-            self.environment(self.database_url),
-            self.log_dir / "rasa.log",
+            self.model, self.rasa_port, self.env, self.log_dir / "rasa.log"
         )
 
     def start(self) -> None:
@@ -437,8 +436,9 @@ class Conversation:
     def answered(self) -> list[Turn]:
         return [turn for turn in self.turns if turn.replies]
 
-    def talk(self, url: str, stop: threading.Event) -> None:
-        """Message after message, each different, until the server is gone (or stopped)."""
+    def talk(self, url: str, headers: dict[str, str], stop: threading.Event) -> None:
+        """Message after message, each different, until the server is gone (or stopped).
+        `headers` carry the REST channel's token."""
         companies = ["Acme Corp", "Initech", "Globex", "Hooli", "Umbrella", "Vandelay"]
         number = 0
         while not stop.is_set():
@@ -449,6 +449,7 @@ class Conversation:
                 response = requests.post(
                     f"{url}/webhooks/rest/webhook",
                     json={"sender": self.sender, "message": text},
+                    headers=headers,
                     timeout=60,
                 )
                 response.raise_for_status()
@@ -482,7 +483,7 @@ def test_kill_9_under_load_keeps_every_answered_turn(
     conversations = [Conversation(new_sender("load")) for _ in range(6)]
     stop = threading.Event()
     threads = [
-        threading.Thread(target=c.talk, args=(healthy.url, stop), daemon=True)
+        threading.Thread(target=c.talk, args=(healthy.url, healthy.rest_headers, stop), daemon=True)
         for c in conversations
     ]
     for thread in threads:
