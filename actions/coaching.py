@@ -27,6 +27,7 @@ from actions.records.applications import Application, Report, company_key
 from actions.runtime import entity_value, knowledge_cache, records, settings, user_timezone
 from actions.situation_details import Details, extract_details, message_time
 from actions.timeline import History, NextStep, decide_next_step, format_day, parse_promised_date
+from actions.wording import render
 
 ITEMS_PER_LIST = 2
 # Steps whose date depends on when the interview was.
@@ -173,7 +174,8 @@ class ActionCoach(Action):
             shown: list[Item] = []
             if intent in SITUATIONS:
                 times = _times_coached(tracker, situation)
-                shown = self._coach(dispatcher, knowledge, situation, times)
+                values = _wording_values(known, step, history, today)
+                shown = self._coach(dispatcher, knowledge, situation, times, values)
                 events.append(_coached_once_more(tracker, situation, times))
             fact_ids = [fact for item in shown for fact in item.facts]
             fact_ids += knowledge.timing.facts_for(step.rules)
@@ -330,19 +332,25 @@ class ActionCoach(Action):
 
     @staticmethod
     def _coach(
-        dispatcher: CollectingDispatcher, knowledge: Knowledge, situation: str, turn: int
+        dispatcher: CollectingDispatcher,
+        knowledge: Knowledge,
+        situation: str,
+        turn: int,
+        values: dict[str, str],
     ) -> list[Item]:
         """Sends reassurance, reasons and guidance; returns the items it showed."""
         entry = knowledge.situations[situation]
         messages = knowledge.messages
-        dispatcher.utter_message(text=_rotate(entry.reassurance, turn, 1)[0])
+        stand_ins = _stand_ins(knowledge)
+        reassurance = _rotate(entry.reassurance, turn, 1)[0]
+        dispatcher.utter_message(text=render(reassurance, values, stand_ins))
         shown: list[Item] = []
         for heading, items in (
             (messages.reasons_heading, entry.reasons),
             (messages.guidance_heading, entry.guidance),
         ):
             chosen: list[Item] = _rotate(items, turn, ITEMS_PER_LIST)
-            bullets = "\n".join(f"• {item.text}" for item in chosen)
+            bullets = "\n".join(f"• {render(item.text, values, stand_ins)}" for item in chosen)
             dispatcher.utter_message(text=f"{heading}\n{bullets}")
             shown += chosen
         return shown
@@ -376,19 +384,12 @@ class ActionCoach(Action):
         elif ask_date and key + NO_DATE_SUFFIX in entry.next_step:
             key += NO_DATE_SUFFIX
         template: str = entry.next_step[key]
-        values = {
-            "date": format_day(step.date, today) if step.date else "",
-            "promised": format_day(history.promised_date, today) if history.promised_date else "",
-            "company": known.company or messages.unknown_company,
-            "person": known.person or messages.unknown_person,
-            "role": f"the {known.role} role" if known.role else messages.unknown_role,
-            "days": str((today - known.interview_date).days) if known.interview_date else "",
-        }
-        parts = [template.format_map(values)]
+        values = _wording_values(known, step, history, today)
+        stand_ins = _stand_ins(knowledge)
+        parts = [render(template, values, stand_ins)]
         if step.thank_you_by is not None:
             thank_you_values = {**values, "date": format_day(step.thank_you_by, today)}
-            thank_you_note: str = messages.thank_you_note
-            parts.append(thank_you_note.format_map(thank_you_values))
+            parts.append(render(messages.thank_you_note, thank_you_values, stand_ins))
         if ask_date:
             parts.append(messages.ask_interview_date)
         sources = _source_names(knowledge, fact_ids)
@@ -424,6 +425,30 @@ class ActionCoach(Action):
         buttons += [{"title": b.title, "payload": f"/{b.intent}"} for b in entry.buttons]
         dispatcher.utter_message(text="\n\n".join(parts), buttons=buttons[:MAX_BUTTONS])
         return offer
+
+
+def _wording_values(
+    known: Details, step: NextStep, history: History, today: date
+) -> dict[str, str]:
+    """What the knowledge file's placeholders stand for in this reply; empty when unknown."""
+    return {
+        "date": format_day(step.date, today) if step.date else "",
+        "promised": format_day(history.promised_date, today) if history.promised_date else "",
+        "company": known.company or "",
+        "person": known.person or "",
+        "role": f"the {known.role} role" if known.role else "",
+        "days": str((today - known.interview_date).days) if known.interview_date else "",
+    }
+
+
+def _stand_ins(knowledge: Knowledge) -> dict[str, str]:
+    """What a sentence says for a name the coach does not know."""
+    messages = knowledge.messages
+    return {
+        "company": messages.unknown_company,
+        "person": messages.unknown_person,
+        "role": messages.unknown_role,
+    }
 
 
 def _says_something_new(details: Details, slot_company: str | None) -> bool:

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.coaching import ActionCoach
 from actions.knowledge import SITUATIONS, Knowledge
 from actions.runtime import knowledge_cache
+from actions.wording import render
 
 # Wednesday 25 November 2026, noon UTC.
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
@@ -79,8 +80,14 @@ async def test_every_situation_is_coached_from_its_entry(
     assert messages[1]["text"].startswith(knowledge.messages.reasons_heading)
     assert messages[2]["text"].startswith(knowledge.messages.guidance_heading)
     shown = messages[1]["text"] + messages[2]["text"]
-    assert sum(item.text in shown for item in entry.reasons) == 2
-    assert sum(item.text in shown for item in entry.guidance) == 2
+    # nothing known about the company or person: the items read with their stand-ins
+    stand_ins = {
+        "company": knowledge.messages.unknown_company,
+        "person": knowledge.messages.unknown_person,
+        "role": knowledge.messages.unknown_role,
+    }
+    assert sum(render(item.text, {}, stand_ins) in shown for item in entry.reasons) == 2
+    assert sum(render(item.text, {}, stand_ins) in shown for item in entry.guidance) == 2
     buttons = messages[-1]["buttons"]
     # the situation's own buttons follow the draft / reminder offers; Slack shows 5 at most
     payloads = [b["payload"] for b in buttons]
@@ -88,6 +95,38 @@ async def test_every_situation_is_coached_from_its_entry(
     own = [f"/{b.intent}" for b in entry.buttons]
     assert payloads[len(payloads) - len(own) :] == own
     assert "{" not in messages[-1]["text"], "a placeholder was left unfilled"
+
+
+@pytest.mark.parametrize("known", [False, True], ids=["nothing known", "names known"])
+@pytest.mark.parametrize("situation", SITUATIONS)
+async def test_no_placeholder_reaches_the_user_in_any_rotation(
+    situation: str, known: bool, knowledge: Knowledge
+) -> None:
+    """Every reassurance, reason and guidance item, in every rotation, with the names
+    known and unknown, and each next step: rendered, never a brace."""
+    entry = knowledge.situations[situation]
+    turns = max(len(entry.reassurance), len(entry.reasons), len(entry.guidance))
+    slots = (
+        {"company": "Brightwave", "person": "Dana Whitfield", "role": "analyst"} if known else {}
+    )
+    seen: set[str] = set()
+    for turn in range(turns):
+        _, messages = await run_coach(
+            make_tracker(
+                "something happened",
+                situation,
+                slots={**slots, "times_coached": {situation: turn}},
+            )
+        )
+        for message in messages:
+            text = str(message.get("text") or "")
+            assert "{" not in text and "}" not in text, text
+            seen.add(text)
+    every_item = [*entry.reassurance, *(i.text for i in entry.reasons + entry.guidance)]
+    # each item was shown in some rotation
+    for item in every_item:
+        start = item.split("{", 1)[0][:30]
+        assert any(start in text for text in seen), item
 
 
 @pytest.mark.parametrize(
