@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +49,6 @@ RESEARCH_SOURCES = {
     "shrm",
     "careerbuilder_silence",
     "linkedin_2020",
-    "talent_board_2022",
     "feedback_guides",
     "careerbuilder_thank_you",
 }
@@ -253,3 +253,24 @@ def test_action_server_refuses_to_start_with_an_unknown_holiday_country() -> Non
     )
     assert result.returncode == 2
     assert "unknown holiday country 'NARNIA'" in result.stderr
+
+
+STATISTIC = re.compile(r"\d+(\.\d+)?\s?%|\baverage\b|\$\d")
+YEAR = re.compile(r"\b(19|20)\d\d\b")
+
+
+def test_every_statistic_carries_its_source_and_year(knowledge: Knowledge) -> None:
+    """A percentage, an average or a cost is only as good as when and by whom it was
+    measured: its fact's source has a year, and wherever the coach says one, the year
+    is said with it."""
+    for fact_id, fact in knowledge.facts.items():
+        if STATISTIC.search(fact.summary):
+            assert knowledge.sources[fact.source].year, f"{fact_id}: its source has no year"
+    said = []
+    for name, entry in knowledge.situations.items():
+        said += [(name, text) for text in entry.reassurance]
+        said += [(name, item.text) for item in entry.reasons + entry.guidance]
+        said += [(name, text) for text in entry.next_step.values()]
+    for name, text in said:
+        if STATISTIC.search(text):
+            assert YEAR.search(text), f"{name}: a figure without its year: {text}"
