@@ -31,16 +31,21 @@ def asks_for_draft(text: str, drafts: Drafts) -> bool:
 
 def choose_kind(text: str, step: str | None, drafts: Drafts, asked: str | None = None) -> str:
     """The kind named by a button, else by the request's words, else fitting the step."""
-    if asked in drafts.kinds:
+    fitting = {
+        name: kind for name, kind in drafts.kinds.items() if step not in kind.never_for_steps
+    }
+    if asked in fitting:
         return str(asked)
     lowered = text.lower()
-    for name, kind in drafts.kinds.items():
+    for name, kind in fitting.items():
         if any(str(keyword).lower() in lowered for keyword in kind.keywords):
             return name
-    for name, kind in drafts.kinds.items():
+    for name, kind in fitting.items():
         if step in kind.steps:
             return name
-    return DEFAULT_KIND if DEFAULT_KIND in drafts.kinds else next(iter(drafts.kinds))
+    if DEFAULT_KIND in fitting:
+        return DEFAULT_KIND
+    return next(iter(fitting), next(iter(drafts.kinds)))
 
 
 def compose(kind_name: str, values: Mapping[str, str | None], drafts: Drafts) -> Draft:

@@ -241,11 +241,14 @@ class DraftKind(Strict):
     title: Text  # type: ignore[valid-type]
     keywords: list[Text] = []  # type: ignore[valid-type]
     steps: list[Identifier] = []  # type: ignore[valid-type]
+    # Next steps this kind never fits, whatever the request says (a cancelled role is
+    # never asked for "news on the next steps").
+    never_for_steps: list[Identifier] = []  # type: ignore[valid-type]
     text: Text  # type: ignore[valid-type]
 
     _placeholders = validator("text", allow_reuse=True)(_placeholders_among(*DRAFT_PLACEHOLDERS))
 
-    @validator("steps", each_item=True)
+    @validator("steps", "never_for_steps", each_item=True)
     def known_step(cls, step: str) -> str:
         if step not in NEXT_STEPS:
             raise ValueError(f"{step!r} is not a next step; use one of {', '.join(NEXT_STEPS)}")

@@ -38,6 +38,15 @@ def drafts() -> Drafts:
         ("give me a short linkedin version", "follow_up", "short_message"),
         ("write a check-in about the role on hold", "follow_up", "on_hold_check_in"),
         ("write it for me", None, "follow_up"),
+        ("I got an offer from another company, what do I say to them?", "wait", "competing_offer"),
+        ("write a note to withdraw my application", "follow_up", "withdrawal"),
+        ("write a gracious reply to the rejection", "ask_feedback", "rejection_reply"),
+        ("what do i say to the recruiter?", "move_on", "last_note"),
+        ("what do i say to the recruiter?", "keep_searching", "stay_in_touch"),
+        # a cancelled role is never asked for news on the next steps
+        ("write a follow-up email", "keep_searching", "stay_in_touch"),
+        ("give me a short linkedin version", "keep_searching", "stay_in_touch"),
+        ("write a second one", "keep_searching", "stay_in_touch"),
     ],
 )
 def test_the_kind_follows_the_words_then_the_step(
@@ -95,3 +104,14 @@ def test_a_draft_stays_one_message_on_every_channel(drafts: Drafts) -> None:
         text = compose(kind, EVERYTHING, drafts).text
         assert "\n\n" not in text.strip()
     assert compose("follow_up", EVERYTHING, drafts).text.count("\n \n") >= 3
+
+
+def test_no_draft_for_a_cancelled_role_asks_about_next_steps(drafts: Drafts) -> None:
+    for name, kind in drafts.kinds.items():
+        if "keep_searching" in kind.never_for_steps:
+            continue
+        assert "next steps" not in kind.text.lower() and "any news" not in kind.text.lower(), name
+    # whatever is asked, a cancelled role's draft is one of those
+    for request in ("write it for me", "follow up email", "linkedin message", "status update"):
+        kind = choose_kind(request, "keep_searching", drafts)
+        assert "keep_searching" not in drafts.kinds[kind].never_for_steps, request
