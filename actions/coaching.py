@@ -346,8 +346,8 @@ class ActionCoach(Action):
         dispatcher.utter_message(text=render(reassurance, values, stand_ins))
         shown: list[Item] = []
         for heading, items in (
-            (messages.reasons_heading, entry.reasons),
-            (messages.guidance_heading, entry.guidance),
+            (entry.reasons_heading or messages.reasons_heading, entry.reasons),
+            (entry.guidance_heading or messages.guidance_heading, entry.guidance),
         ):
             chosen: list[Item] = _rotate(items, turn, ITEMS_PER_LIST)
             bullets = "\n".join(f"• {render(item.text, values, stand_ins)}" for item in chosen)

@@ -133,6 +133,10 @@ class Situation(Strict):
     reasons: conlist(Item, min_items=2)  # type: ignore[valid-type]
     guidance: conlist(Item, min_items=2)  # type: ignore[valid-type]
     next_step: dict[str, Text]  # type: ignore[valid-type]
+    # For an entry that answers a question rather than a situation, headings that fit
+    # it; otherwise the messages' headings.
+    reasons_heading: Text | None = None  # type: ignore[valid-type]
+    guidance_heading: Text | None = None  # type: ignore[valid-type]
     # at most 3, so with the draft and reminder offers a message stays within Slack's 5
     buttons: conlist(Button, min_items=1, max_items=3)  # type: ignore[valid-type]
 

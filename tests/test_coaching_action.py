@@ -77,8 +77,13 @@ async def test_every_situation_is_coached_from_its_entry(
     assert slots_of(events)["situation"] == situation
     assert slots_of(events)["next_step"] in entry.next_step
     assert messages[0]["text"] in entry.reassurance
-    assert messages[1]["text"].startswith(knowledge.messages.reasons_heading)
-    assert messages[2]["text"].startswith(knowledge.messages.guidance_heading)
+    # a question's entry may have headings of its own
+    assert messages[1]["text"].startswith(
+        entry.reasons_heading or knowledge.messages.reasons_heading
+    )
+    assert messages[2]["text"].startswith(
+        entry.guidance_heading or knowledge.messages.guidance_heading
+    )
     shown = messages[1]["text"] + messages[2]["text"]
     # nothing known about the company or person: the items read with their stand-ins
     stand_ins = {
@@ -442,3 +447,17 @@ async def test_an_unclear_message_about_another_company_or_a_bare_date_asks_to_r
         events, messages = await run_coach(tracker)
         assert events == []
         assert [m["response"] for m in messages] == ["utter_default"]
+
+
+@pytest.mark.parametrize("question", ["ask_contact_recruiter", "ask_interview_etiquette"])
+async def test_a_question_is_not_answered_as_if_it_were_a_setback(
+    question: str, knowledge: Knowledge
+) -> None:
+    _, messages = await run_coach(make_tracker("how do I do this well?", question))
+    headings = [m["text"].splitlines()[0] for m in messages[1:3]]
+    assert knowledge.messages.reasons_heading not in headings  # "Why this often happens:"
+
+
+async def test_interview_tips_include_asking_for_the_timeline(knowledge: Knowledge) -> None:
+    guidance = " ".join(i.text for i in knowledge.situations["ask_interview_etiquette"].guidance)
+    assert "when they expect to decide" in guidance
