@@ -117,11 +117,9 @@ class ActionCoach(Action):
     ) -> list[EventType]:
         knowledge = knowledge_cache().get()
         message = tracker.latest_message or {}
+        # A message hinting at self-harm never reaches this action: the Rasa server's
+        # risk check makes it the crisis intent (callback_coach/nlu/risk_detector.py).
         text = str(message.get("text") or "").lower()
-        if any(phrase in text for phrase in knowledge.crisis_phrases):
-            # Safety first: a message hinting at self-harm never gets job coaching.
-            dispatcher.utter_message(response="utter_crisis")
-            return []
 
         intent = (message.get("intent") or {}).get("name")
         now = message_time(tracker, user_timezone(tracker))

@@ -410,7 +410,6 @@ class Knowledge(Strict):
     reminders: Reminders
     privacy: Privacy
     not_company_names: list[Text] = []  # type: ignore[valid-type]
-    crisis_phrases: conlist(Text, min_items=1)  # type: ignore[valid-type]
     situations: dict[str, Situation]
 
     @validator("situations")

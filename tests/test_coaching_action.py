@@ -319,24 +319,6 @@ async def test_promised_dates_are_not_taken_for_the_interview_date() -> None:
     assert slots_of(events)["interview_date"] is None
 
 
-async def test_crisis_words_get_care_not_coaching() -> None:
-    tracker = make_tracker("after this rejection I want to end my life", "rejected")
-    events, messages = await run_coach(tracker)
-    assert events == []
-    assert messages == [
-        {
-            "text": None,
-            "buttons": [],
-            "elements": [],
-            "custom": {},
-            "template": "utter_crisis",
-            "response": "utter_crisis",
-            "image": None,
-            "attachment": None,
-        }
-    ]
-
-
 # The follow-up ladder across turns (today Wednesday 25 November 2026, US holidays).
 async def test_a_first_follow_up_moves_the_step_to_follow_up_again(knowledge: Knowledge) -> None:
     text = "I emailed them last week and still nothing"
