@@ -14,7 +14,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/
 export RASA_TELEMETRY_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup train run serve scale-demo test lint audit bench bench-ab bench-before-after bench-startup nlu-compare clean
+.PHONY: help setup train run serve scale-demo test lint audit bench bench-ab bench-before-after bench-startup nlu-compare words retention clean
 
 help:
 	@echo "make run          chat with Callback Coach in this terminal (sets up and trains as needed)"
@@ -29,6 +29,7 @@ help:
 	@echo "make bench-before-after BEFORE=<commit>   this checkout against an earlier one"
 	@echo "make bench-startup  start-up with compiled bytecode and from source"
 	@echo "make nlu-compare  cross-validate our NLU pipeline against Rasa's default"
+	@echo "make words        words and messages per coaching turn"
 
 # uv, when missing, comes from PyPI. --inexact keeps the spaCy model package, which
 # is not in the lock. --compile-bytecode writes every package's .pyc files now: where
@@ -133,6 +134,10 @@ bench-before-after: $(MODEL)
 
 nlu-compare: setup
 	$(BIN)/python -m scripts.nlu_compare
+
+# Words and messages per coaching turn over generated conversations (README).
+words: setup
+	$(BIN)/python -m scripts.words_per_turn
 
 clean:
 	rm -rf models var .cache .mypy_cache .pytest_cache .ruff_cache web/node_modules

@@ -3,6 +3,7 @@ request a ready-to-send draft. Each situation is recorded against its applicatio
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -18,7 +19,6 @@ from actions.knowledge import (
     NO_DATE_SUFFIX,
     PROMISED_SUFFIX,
     SITUATIONS,
-    Item,
     Knowledge,
 )
 from actions.place import said_in_private
@@ -40,7 +40,7 @@ MAX_BUTTONS = 5
 COACHED_SLOT = "times_coached"
 
 
-def _rotate(items: list[Any], turn: int, count: int) -> list[Any]:
+def rotate(items: list[Any], turn: int, count: int) -> list[Any]:
     """`count` items, starting further along the list on each turn, so replies vary."""
     count = min(count, len(items))
     start = (turn * count) % len(items)
@@ -169,14 +169,16 @@ class ActionCoach(Action):
                 self._draft(dispatcher, knowledge, text, draft_kind, step, known, history, today)
                 return [*events, SlotSet("situation", situation), SlotSet("next_step", step.step)]
 
-            shown: list[Item] = []
             if intent in SITUATIONS:
                 times = _times_coached(tracker, situation)
-                values = _wording_values(known, step, history, today)
-                shown = self._coach(dispatcher, knowledge, situation, times, values)
+                if times == 0:
+                    # the first time: one line that meets the feeling; after that only
+                    # the step, which says what changed
+                    values = _wording_values(known, step, history, today)
+                    self._meet_the_feeling(
+                        dispatcher, knowledge, situation, values, tracker.sender_id
+                    )
                 events.append(_coached_once_more(tracker, situation, times))
-            fact_ids = [fact for item in shown for fact in item.facts]
-            fact_ids += knowledge.timing.facts_for(step.rules)
             newly_recorded = False
             full = (
                 private
@@ -211,7 +213,6 @@ class ActionCoach(Action):
                 known,
                 history,
                 today,
-                fact_ids,
                 newly_recorded,
                 offer_reminder=private,
                 records_full=full,
@@ -322,36 +323,21 @@ class ActionCoach(Action):
 
     @staticmethod
     def _situation_buttons(knowledge: Knowledge) -> list[dict[str, str]]:
-        return [
-            {"title": entry.title, "payload": f"/{name}"}
-            for name, entry in knowledge.situations.items()
-            if name in ("no_callback", "rejected", "on_hold", "vacancy_cancelled")
-        ]
+        return situation_buttons(knowledge)
 
     @staticmethod
-    def _coach(
+    def _meet_the_feeling(
         dispatcher: CollectingDispatcher,
         knowledge: Knowledge,
         situation: str,
-        turn: int,
         values: dict[str, str],
-    ) -> list[Item]:
-        """Sends reassurance, reasons and guidance; returns the items it showed."""
+        sender_id: str,
+    ) -> None:
+        """One line for how this feels; the reasons and the rest are a tap away."""
         entry = knowledge.situations[situation]
-        messages = knowledge.messages
-        stand_ins = _stand_ins(knowledge)
-        reassurance = _rotate(entry.reassurance, turn, 1)[0]
-        dispatcher.utter_message(text=render(reassurance, values, stand_ins))
-        shown: list[Item] = []
-        for heading, items in (
-            (entry.reasons_heading or messages.reasons_heading, entry.reasons),
-            (entry.guidance_heading or messages.guidance_heading, entry.guidance),
-        ):
-            chosen: list[Item] = _rotate(items, turn, ITEMS_PER_LIST)
-            bullets = "\n".join(f"• {render(item.text, values, stand_ins)}" for item in chosen)
-            dispatcher.utter_message(text=f"{heading}\n{bullets}")
-            shown += chosen
-        return shown
+        # which of the lines: varied between people, the same for one person
+        reassurance = entry.reassurance[zlib.crc32(sender_id.encode()) % len(entry.reassurance)]
+        dispatcher.utter_message(text=render(reassurance, values, stand_ins(knowledge)))
 
     @staticmethod
     def _next_step(
@@ -362,7 +348,6 @@ class ActionCoach(Action):
         known: Details,
         history: History,
         today: date,
-        fact_ids: list[str],
         newly_recorded: bool = False,
         offer_reminder: bool = True,
         records_full: bool = False,
@@ -383,17 +368,14 @@ class ActionCoach(Action):
             key += NO_DATE_SUFFIX
         template: str = entry.next_step[key]
         values = _wording_values(known, step, history, today)
-        stand_ins = _stand_ins(knowledge)
-        parts = [render(template, values, stand_ins)]
+        fallbacks = stand_ins(knowledge)
+        parts = [render(template, values, fallbacks)]
         if step.thank_you_by is not None:
             thank_you_values = {**values, "date": format_day(step.thank_you_by, today)}
-            parts.append(render(messages.thank_you_note, thank_you_values, stand_ins))
-        if ask_date:
+            parts.append(render(messages.thank_you_note, thank_you_values, fallbacks))
+        if ask_date and not key.endswith(NO_DATE_SUFFIX):
+            # a step worded for an unknown day already asks for it
             parts.append(messages.ask_interview_date)
-        sources = _source_names(knowledge, fact_ids)
-        if sources:
-            sources_line: str = messages.sources_line
-            parts.append(sources_line.format(sources=", ".join(sources)))
         if records_full:
             parts.append(knowledge.memory.full)
         if newly_recorded and known.company:
@@ -420,8 +402,9 @@ class ActionCoach(Action):
         if any(step.step in k.steps for k in knowledge.drafts.kinds.values()):
             kind = choose_kind("", step.step, knowledge.drafts)
             buttons.append(draft_button(knowledge.drafts, kind))
-        buttons += [{"title": b.title, "payload": f"/{b.intent}"} for b in entry.buttons]
-        dispatcher.utter_message(text="\n\n".join(parts), buttons=buttons[:MAX_BUTTONS])
+        buttons += more_buttons(knowledge)
+        # one line break, not a blank line: channels send each paragraph as a message
+        dispatcher.utter_message(text="\n".join(parts), buttons=buttons[:MAX_BUTTONS])
         return offer
 
 
@@ -439,7 +422,7 @@ def _wording_values(
     }
 
 
-def _stand_ins(knowledge: Knowledge) -> dict[str, str]:
+def stand_ins(knowledge: Knowledge) -> dict[str, str]:
     """What a sentence says for a name the coach does not know."""
     messages = knowledge.messages
     return {
@@ -467,7 +450,24 @@ def _same_or_fuller(said: str | None, known: str | None) -> str | None:
     return said or known
 
 
-def _source_names(knowledge: Knowledge, fact_ids: list[str]) -> list[str]:
+def more_buttons(knowledge: Knowledge, leave_out: str | None = None) -> list[dict[str, str]]:
+    """The buttons that open the rest of a reply: why, what else helps, the sources."""
+    return [
+        {"title": title, "payload": f'/ask_more{{"detail":"{detail}"}}'}
+        for detail, title in knowledge.messages.more_buttons.items()
+        if detail != leave_out
+    ]
+
+
+def situation_buttons(knowledge: Knowledge) -> list[dict[str, str]]:
+    return [
+        {"title": entry.title, "payload": f"/{name}"}
+        for name, entry in knowledge.situations.items()
+        if name in ("no_callback", "rejected", "on_hold", "vacancy_cancelled")
+    ]
+
+
+def source_names(knowledge: Knowledge, fact_ids: list[str]) -> list[str]:
     """Names of the research sources behind the given facts, in order, once each."""
     names: list[str] = []
     for fact_id in fact_ids:

@@ -167,6 +167,14 @@ class Messages(Strict):
     unknown_person: Text  # type: ignore[valid-type]
     unknown_role: Text  # type: ignore[valid-type]
     thank_you_note: Text  # type: ignore[valid-type]
+    # The buttons under a coaching reply: "reasons", "guidance", "sources" → title.
+    more_buttons: dict[str, Text]  # type: ignore[valid-type]
+
+    @validator("more_buttons")
+    def the_three_details(cls, buttons: dict[str, str]) -> dict[str, str]:
+        if set(buttons) != {"reasons", "guidance", "sources"}:
+            raise ValueError("name exactly the buttons reasons, guidance and sources")
+        return buttons
 
     _placeholders = validator("thank_you_note", allow_reuse=True)(
         _placeholders_among(*PLACEHOLDERS)

@@ -319,7 +319,7 @@ class GuardedHandler:
 # reminder_due with a reminder's id; Rasa's own session events are not the user's to send.
 INTERNAL_INTENTS = frozenset({"reminder_due", "session_start", "nlu_fallback"})
 # Entities our buttons carry (domain.yml: "Only in button payloads"), and their longest value.
-BUTTON_ENTITIES = frozenset({"draft_kind", "reminder_date", "reminder_id"})
+BUTTON_ENTITIES = frozenset({"draft_kind", "reminder_date", "reminder_id", "detail"})
 MAX_BUTTON_VALUE = 64
 _SHORTCUT = re.compile(r"^/([A-Za-z_][A-Za-z0-9_]*)(\{.*\})?$", re.DOTALL)
 

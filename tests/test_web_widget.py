@@ -89,9 +89,11 @@ def test_chat_on_a_phone_buttons_reload_and_no_script_injection(
     assert page.get_attribute(".rw-messages-container", "role") == "log"
 
     say(page, "I interviewed at Acme Corp two weeks ago and never heard back")
-    page.get_by_text("Why this often happens").wait_for(timeout=REPLY_TIMEOUT_MS)
+    # a short answer; the reasons are one tap away
+    page.locator(".rw-reply", has_text="Why does this happen?").wait_for(timeout=REPLY_TIMEOUT_MS)
     reply = page.locator(".rw-reply", has_text="Write the follow-up email for me")
     reply.wait_for(timeout=REPLY_TIMEOUT_MS)
+    assert page.get_by_text("Why this often happens").count() == 0
     width = page.evaluate("document.querySelector('.rw-conversation-container').offsetWidth")
     assert width <= PHONE["width"]
 
@@ -109,6 +111,11 @@ def test_chat_on_a_phone_buttons_reload_and_no_script_injection(
         page.click(".rw-launcher")
     page.get_by_text("Subject: Following up on my interview").wait_for(timeout=REPLY_TIMEOUT_MS)
     assert page.get_by_text("I interviewed at Acme Corp two weeks ago").count() == 1
+    # the rest, when asked
+    say(page, "why does this happen?")
+    page.get_by_text("Why this often happens").wait_for(timeout=REPLY_TIMEOUT_MS)
+    page.locator(".rw-reply", has_text="Sources").click()
+    page.get_by_text("This advice draws on").wait_for(timeout=REPLY_TIMEOUT_MS)
 
     say(page, '<img src=x onerror="window.__injected = 1"><script>window.__injected = 2</script>')
     page.wait_for_timeout(3000)

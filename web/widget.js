@@ -26,6 +26,10 @@
       showFullScreenButton: false,
       // The conversation and its session id survive a reload of the page.
       params: { storage: "local" },
+      // The widget would type each bubble out for up to 3 s; the reply is there already.
+      customMessageDelay: function () {
+        return 150;
+      },
     },
     null
   );
