@@ -36,6 +36,8 @@ DATE_DEPENDENT_SITUATIONS = frozenset({"no_callback", "ask_contact_recruiter"})
 REMINDER_STEPS = frozenset({"wait", "check_back", "follow_up_again"})
 # Slack shows at most five buttons under a message.
 MAX_BUTTONS = 5
+# The most words in one coaching turn: what fits a phone screen in a chat.
+MAX_WORDS = 80
 # Per situation, how many times its reassurance, reasons and guidance were shown.
 COACHED_SLOT = "times_coached"
 
@@ -169,13 +171,14 @@ class ActionCoach(Action):
                 self._draft(dispatcher, knowledge, text, draft_kind, step, known, history, today)
                 return [*events, SlotSet("situation", situation), SlotSet("next_step", step.step)]
 
+            words_said = 0
             if intent in SITUATIONS:
                 times = _times_coached(tracker, situation)
                 if times == 0:
                     # the first time: one line that meets the feeling; after that only
                     # the step, which says what changed
                     values = _wording_values(known, step, history, today)
-                    self._meet_the_feeling(
+                    words_said = self._meet_the_feeling(
                         dispatcher, knowledge, situation, values, tracker.sender_id
                     )
                 events.append(_coached_once_more(tracker, situation, times))
@@ -216,6 +219,7 @@ class ActionCoach(Action):
                 newly_recorded,
                 offer_reminder=private,
                 records_full=full,
+                words_said=words_said,
             )
         return [
             *events,
@@ -332,12 +336,15 @@ class ActionCoach(Action):
         situation: str,
         values: dict[str, str],
         sender_id: str,
-    ) -> None:
-        """One line for how this feels; the reasons and the rest are a tap away."""
+    ) -> int:
+        """One line for how this feels; the reasons and the rest are a tap away. Returns
+        how many words it said."""
         entry = knowledge.situations[situation]
         # which of the lines: varied between people, the same for one person
         reassurance = entry.reassurance[zlib.crc32(sender_id.encode()) % len(entry.reassurance)]
-        dispatcher.utter_message(text=render(reassurance, values, stand_ins(knowledge)))
+        text = render(reassurance, values, stand_ins(knowledge))
+        dispatcher.utter_message(text=text)
+        return len(text.split())
 
     @staticmethod
     def _next_step(
@@ -351,8 +358,11 @@ class ActionCoach(Action):
         newly_recorded: bool = False,
         offer_reminder: bool = True,
         records_full: bool = False,
+        words_said: int = 0,
     ) -> str | None:
-        """Sends the next step; returns the day of the reminder it offered, if any."""
+        """Sends the next step; returns the day of the reminder it offered, if any. The
+        extras (a thank-you hint, asking the date, a records note) come only while the
+        turn stays within MAX_WORDS, the most important first."""
         entry = knowledge.situations[situation]
         messages = knowledge.messages
         ask_date = (
@@ -370,18 +380,24 @@ class ActionCoach(Action):
         values = _wording_values(known, step, history, today)
         fallbacks = stand_ins(knowledge)
         parts = [render(template, values, fallbacks)]
-        if step.thank_you_by is not None:
-            thank_you_values = {**values, "date": format_day(step.thank_you_by, today)}
-            parts.append(render(messages.thank_you_note, thank_you_values, fallbacks))
+        extras: list[str] = []
         if ask_date and not key.endswith(NO_DATE_SUFFIX):
             # a step worded for an unknown day already asks for it
-            parts.append(messages.ask_interview_date)
+            extras.append(messages.ask_interview_date)
         if records_full:
-            parts.append(knowledge.memory.full)
+            extras.append(knowledge.memory.full)
+        if step.thank_you_by is not None:
+            thank_you_values = {**values, "date": format_day(step.thank_you_by, today)}
+            extras.append(render(messages.thank_you_note, thank_you_values, fallbacks))
         if newly_recorded and known.company:
             memory = knowledge.memory
             role = str(memory.role_part).format(role=known.role) if known.role else ""
-            parts.append(str(memory.recorded).format(company=known.company, role=role))
+            extras.append(str(memory.recorded).format(company=known.company, role=role))
+        used = words_said + len(parts[0].split())
+        for extra in extras:
+            if used + len(extra.split()) <= MAX_WORDS:
+                parts.append(extra)
+                used += len(extra.split())
 
         buttons: list[dict[str, str]] = []
         offer = None

@@ -259,8 +259,11 @@ def test_intent_shortcuts_cannot_deliver_or_fake_anything(
         '/cancel_reminder{"reminder_id":"' + "9" * 500 + '"}',
         "/session_start",
     ]
-    for sender in (f"mallory-{uuid.uuid4().hex[:8]}", rest_victim):
-        for attempt in attempts:
+    mallory = f"mallory-{uuid.uuid4().hex[:8]}"
+    # the victim's own conversation, too: internal intents stay out of reach (but "cancel
+    # my reminder" in words is theirs to say, so that one is tried by the attacker only)
+    for sender, tried in ((mallory, attempts), (rest_victim, attempts[:3] + attempts[4:])):
+        for attempt in tried:
             servers.say(sender, attempt)
             latest = [e for e in servers.tracker(sender)["events"] if e["event"] == "user"][-1]
             intent = latest["parse_data"]["intent"]["name"]
