@@ -33,7 +33,7 @@ ITEMS_PER_LIST = 2
 # Steps whose date depends on when the interview was.
 DATE_DEPENDENT_SITUATIONS = frozenset({"no_callback", "ask_contact_recruiter"})
 # Steps after which the coach offers a reminder on the step's date.
-REMINDER_STEPS = frozenset({"wait", "check_back", "follow_up_again"})
+REMINDER_STEPS = frozenset({"wait", "check_back", "follow_up_again", "wait_for_reply"})
 # Slack shows at most five buttons under a message.
 MAX_BUTTONS = 5
 # The most words in one coaching turn: what fits a phone screen in a chat.

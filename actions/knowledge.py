@@ -37,6 +37,7 @@ NEXT_STEPS = (
     "wait",
     "follow_up",
     "follow_up_again",
+    "wait_for_reply",
     "move_on",
     "ask_feedback",
     "check_back",
@@ -209,6 +210,7 @@ RESEARCHED_TIMING_RULES = (
     "follow_up_again_after_days",
     "follow_ups_before_moving_on",
     "move_on_weeks_past_promised_date",
+    "move_on_weeks_after_interview",
     "on_hold_check_back_days",
     "feedback_within_business_days",
 )
@@ -221,6 +223,7 @@ class Timing(Strict):
     follow_up_again_after_days: TimingRule
     follow_ups_before_moving_on: TimingRule
     move_on_weeks_past_promised_date: TimingRule
+    move_on_weeks_after_interview: TimingRule
     on_hold_check_back_days: TimingRule
     feedback_within_business_days: TimingRule
     keep_searching_within_days: TimingRule

@@ -32,7 +32,7 @@ from actions.situation_details import message_time
 from actions.timeline import format_day, parse_promised_date
 
 # What a reminder set during a step is for: when the waiting ends, it is time to follow up.
-STEP_WHEN_DUE = {"wait": "follow_up"}
+STEP_WHEN_DUE = {"wait": "follow_up", "wait_for_reply": "move_on"}
 # A reminder for today whose hour has passed goes out this soon instead.
 SOON = timedelta(minutes=1)
 MAX_BUTTONS = 5

@@ -247,6 +247,7 @@ class TimingRules:
     follow_up_again_after_days: int = 7
     follow_ups_before_moving_on: int = 2
     move_on_weeks_past_promised_date: int = 3
+    move_on_weeks_after_interview: int = 6
     on_hold_check_back_days: int = 14
     feedback_within_business_days: int = 2
     keep_searching_within_days: int = 7
@@ -318,20 +319,51 @@ def decide_next_step(
 def _waiting_step(
     today: date, history: History, rules: TimingRules, calendar: BusinessCalendar
 ) -> NextStep:
-    """The follow-up ladder: wait, follow up, follow up again, move on."""
-    if history.follow_ups_done >= rules.follow_ups_before_moving_on:
-        return NextStep("move_on", rules=("follow_ups_before_moving_on",))
+    """The follow-up ladder: wait, follow up, follow up again, move on. Moving on needs
+    enough follow-ups AND enough time, or a silence long past any usual timeline; no
+    follow-up is ever advised before a date they promised."""
     promised = history.promised_date
+    waiting_for_promise = promised is not None and promised >= today
+    # the earliest day a follow-up is fair while a promised date still stands
+    after_promise = (
+        calendar.add_business_days(promised, rules.after_promised_date_business_days)
+        if promised is not None
+        else None
+    )
+    if history.follow_ups_done >= rules.follow_ups_before_moving_on:
+        # time counts from the last follow-up, else from the interview; with neither
+        # known, the follow-ups are taken to be behind them
+        since = history.last_follow_up or history.interview_date
+        reply_by = since + timedelta(days=rules.follow_up_again_after_days) if since else today
+        if today < reply_by and not waiting_for_promise:
+            # the last follow-up is too recent to call it: give them time to answer
+            return NextStep(
+                "wait_for_reply",
+                calendar.on_or_after(reply_by),
+                rules=("follow_up_again_after_days", "follow_ups_before_moving_on"),
+            )
+        if not waiting_for_promise:
+            return NextStep("move_on", rules=("follow_ups_before_moving_on",))
     if promised is not None and today > promised + timedelta(
         weeks=rules.move_on_weeks_past_promised_date
     ):
         return NextStep("move_on", rules=("move_on_weeks_past_promised_date",))
+    interview = history.interview_date
+    if (
+        interview is not None
+        and not waiting_for_promise
+        and today > interview + timedelta(weeks=rules.move_on_weeks_after_interview)
+    ):
+        return NextStep("move_on", rules=("move_on_weeks_after_interview",))
     if history.follow_ups_done >= 1:
         since = history.last_follow_up or today
         again = calendar.on_or_after(since + timedelta(days=rules.follow_up_again_after_days))
+        earliest = max(again, calendar.on_or_after(today))
+        if after_promise is not None:
+            earliest = max(earliest, after_promise)
         return NextStep(
             "follow_up_again",
-            max(again, calendar.on_or_after(today)),
+            earliest,
             rules=("follow_up_again_after_days", "follow_ups_before_moving_on"),
         )
 

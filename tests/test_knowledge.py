@@ -112,6 +112,7 @@ LADDER_STEPS = {
     "wait",
     "wait_no_date",
     "wait_promised",
+    "wait_for_reply",
     "follow_up",
     "follow_up_promised",
     "follow_up_again",

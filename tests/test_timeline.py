@@ -188,7 +188,47 @@ def test_decide_next_step_rejects_unknown_situation() -> None:
         (History(follow_ups_done=1), NextStep("follow_up_again", date(2026, 12, 2))),
         # Two unanswered follow-ups, or weeks past the promised date: move on.
         (History(follow_ups_done=2), NextStep("move_on")),
-        (History(follow_ups_done=3, last_follow_up=date(2026, 11, 24)), NextStep("move_on")),
+        # ...but not the day after sending the last one: a week for them to answer first
+        (
+            History(follow_ups_done=3, last_follow_up=date(2026, 11, 24)),
+            NextStep("wait_for_reply", date(2026, 12, 1)),
+        ),
+        (
+            History(follow_ups_done=2, last_follow_up=date(2026, 11, 18)),
+            NextStep("move_on"),
+        ),
+        # two follow-ups sent the day after yesterday's interview are not "move on"
+        (
+            History(interview_date=date(2026, 11, 24), follow_ups_done=2),
+            NextStep("wait_for_reply", date(2026, 12, 1)),
+        ),
+        # a follow-up is never advised before the date they promised
+        (
+            History(
+                follow_ups_done=1,
+                last_follow_up=date(2026, 11, 16),
+                promised_date=date(2026, 12, 4),
+            ),
+            NextStep("follow_up_again", date(2026, 12, 8)),
+        ),
+        (
+            History(
+                follow_ups_done=2,
+                last_follow_up=date(2026, 11, 10),
+                promised_date=date(2026, 12, 4),
+            ),
+            NextStep("follow_up_again", date(2026, 12, 8)),
+        ),
+        # a silence long past every usual timeline: one last note, then move on
+        (History(interview_date=date(2026, 8, 25)), NextStep("move_on")),
+        (
+            History(
+                interview_date=date(2026, 8, 25), follow_ups_done=1, last_follow_up=date(2026, 9, 1)
+            ),
+            NextStep("move_on"),
+        ),
+        # six weeks exactly is still within it
+        (History(interview_date=date(2026, 10, 14)), NextStep("follow_up", date(2026, 10, 21))),
         (History(promised_date=date(2026, 11, 3)), NextStep("move_on")),
         # Three weeks past the promise exactly: one last follow-up is still fine.
         (History(promised_date=date(2026, 11, 4)), NextStep("follow_up", date(2026, 11, 6))),
