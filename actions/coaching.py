@@ -49,7 +49,7 @@ def rotate(items: list[Any], turn: int, count: int) -> list[Any]:
     return [items[(start + i) % len(items)] for i in range(count)]
 
 
-def _times_coached(tracker: Tracker, situation: str) -> int:
+def times_coached(tracker: Tracker, situation: str) -> int:
     """How often this conversation was coached on the situation (kept in a slot, not
     counted from the history: the action server is sent only the latest turns)."""
     counts = tracker.get_slot(COACHED_SLOT)
@@ -173,7 +173,7 @@ class ActionCoach(Action):
 
             words_said = 0
             if intent in SITUATIONS:
-                times = _times_coached(tracker, situation)
+                times = times_coached(tracker, situation)
                 if times == 0:
                     # the first time: one line that meets the feeling; after that only
                     # the step, which says what changed

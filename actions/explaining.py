@@ -16,14 +16,13 @@ from actions.coaching import (
     situation_buttons,
     source_names,
     stand_ins,
+    times_coached,
 )
 from actions.knowledge import SITUATIONS, Knowledge, Situation
 from actions.runtime import entity_value, knowledge_cache
 from actions.wording import render
 
 DETAILS = ("reasons", "guidance", "sources")
-# How often the conversation was coached on each situation (actions.coaching).
-COACHED_SLOT = "times_coached"
 
 
 class ActionExplain(Action):
@@ -86,6 +85,4 @@ def sources_text(knowledge: Knowledge, entry: Situation) -> str:
 
 def _turn(tracker: Tracker, situation: str) -> int:
     """Which items to show: the next ones each time the situation was coached again."""
-    counts = tracker.get_slot(COACHED_SLOT)
-    times = counts.get(situation) if isinstance(counts, dict) else None
-    return max(times - 1, 0) if isinstance(times, int) else 0
+    return max(times_coached(tracker, situation) - 1, 0)

@@ -421,14 +421,19 @@ def test_the_secret_checks_catch_mistakes(rasa_values: dict[str, Any]) -> None:
 # --- nginx -------------------------------------------------------------------------------
 
 
-def test_nginx_does_not_serve_the_reminders_channel_publicly(tmp_path: Path) -> None:
-    """The template's public side refuses the internal channel (real nginx, no replicas
-    behind it: a routed request gets 502, a refused one 404)."""
+def require_nginx() -> None:
+    """Skips (fails on CI) when Debian's nginx is not installed."""
     if not NGINX.exists():
         message = f"{NGINX} is missing (`make test` installs it)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+def test_nginx_does_not_serve_the_reminders_channel_publicly(tmp_path: Path) -> None:
+    """The template's public side refuses the internal channel (real nginx, no replicas
+    behind it: a routed request gets 502, a refused one 404)."""
+    require_nginx()
     rasa_port, action_port, public_port, internal_port = distinct_free_ports(4)
     nginx = start_nginx(tmp_path, [rasa_port], [action_port], public_port, internal_port)
     try:
@@ -627,11 +632,7 @@ def test_the_limit_checks_catch_mistakes(rasa_values: dict[str, Any]) -> None:
 def test_nginx_answers_429_to_an_address_over_its_limit(tmp_path: Path) -> None:
     """Real nginx with no replicas behind it: requests within the burst are passed on
     (502), then the address is refused with 429 until its rate allows again."""
-    if not NGINX.exists():
-        message = f"{NGINX} is missing (`make test` installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require_nginx()
     rasa_port, action_port, public_port, internal_port = distinct_free_ports(4)
     nginx = start_nginx(tmp_path, [rasa_port], [action_port], public_port, internal_port)
     try:

@@ -4,7 +4,6 @@ SQLite and PostgreSQL, in our tables and in Rasa's events table; the mapping its
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -14,11 +13,11 @@ import sqlalchemy as sa
 from alembic import command
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, UserUttered
-from sqlalchemy.engine import make_url
 
 from actions.records import id_migration
 from actions.records.database import VERSION_TABLE, alembic_config, engine, migrate
 from actions.records.id_migration import SlackTeamNeeded, new_id, old_id, user_channel
+from tests.support.databases import fresh_postgres_database
 
 NOW = datetime(2099, 1, 2, 3, 4, tzinfo=timezone.utc)
 TEAM = "T0TEAM"
@@ -160,19 +159,8 @@ def fresh_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('migration') / 'coach.db'}"
         return
-    server = request.getfixturevalue("postgres_url")
-    name = f"mig_{secrets.token_hex(6)}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f"CREATE DATABASE {name}"))
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    try:
+    with fresh_postgres_database(request.getfixturevalue("postgres_url"), "mig") as url:
         yield url
-    finally:
-        engine(url).dispose()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from actions.records.database import engine, migrate
@@ -28,6 +27,7 @@ from callback_coach.retention import (
     remove_expired,
     retention_days,
 )
+from tests.support.databases import fresh_postgres_database
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 DAYS = 180
@@ -137,21 +137,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
         engine(url).dispose()
         return
-    server = make_url(request.getfixturevalue("postgres_url"))
-    name = f"retention_{uuid.uuid4().hex[:12]}"
-    maintenance = sa.create_engine(
-        server.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True
-    )
-    with maintenance.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
+    with fresh_postgres_database(request.getfixturevalue("postgres_url"), "retention") as url:
         yield url
-    finally:
-        engine(url).dispose()
-        with maintenance.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        maintenance.dispose()
 
 
 @pytest.fixture
