@@ -27,6 +27,7 @@ from actions.records.applications import Application, Report, company_key
 from actions.runtime import entity_value, knowledge_cache, records, settings, user_timezone
 from actions.situation_details import Details, extract_details, message_time
 from actions.timeline import History, NextStep, decide_next_step, format_day, parse_promised_date
+from actions.unsure import READINGS_OFFERED, likeliest_readings, reading_buttons, reading_titles
 from actions.wording import render
 
 ITEMS_PER_LIST = 2
@@ -132,8 +133,7 @@ class ActionCoach(Action):
             tracker.get_slot("situation") in SITUATIONS
             and _says_something_new(details, tracker.get_slot("company"))
         ):
-            dispatcher.utter_message(response="utter_default")
-            return []
+            return self._ask_which_reading(dispatcher, knowledge, message, details, tracker)
         # In a Slack channel or Telegram group others read along: answer from what was
         # said in this conversation, and neither read nor write the person's records.
         private = said_in_private(tracker)
@@ -288,6 +288,40 @@ class ActionCoach(Action):
                 "interview_date", known.interview_date.isoformat() if known.interview_date else None
             ),
             SlotSet("days_since_interview", float(days) if days is not None else None),
+        ]
+
+    @staticmethod
+    def _ask_which_reading(
+        dispatcher: CollectingDispatcher,
+        knowledge: Knowledge,
+        message: dict[str, Any],
+        details: Details,
+        tracker: Tracker,
+    ) -> list[EventType]:
+        """The two likeliest readings of an unclear message as buttons. The names it
+        gives are kept for the reply the button brings, unless they would mix with an
+        application already under way."""
+        titles = reading_titles(knowledge)
+        readings = likeliest_readings(message.get("intent_ranking") or [], titles)
+        if len(readings) < READINGS_OFFERED:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        dispatcher.utter_message(
+            text=knowledge.messages.unsure, buttons=reading_buttons(readings, titles)
+        )
+        under_way = tracker.get_slot("company")
+        if details.company is None or (
+            under_way and company_key(under_way) != company_key(details.company)
+        ):
+            return []
+        return [
+            SlotSet(name, value)
+            for name, value in (
+                ("company", details.company),
+                ("person", details.person),
+                ("role", details.role),
+            )
+            if value
         ]
 
     @staticmethod

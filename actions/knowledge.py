@@ -170,6 +170,10 @@ class Messages(Strict):
     thank_you_note: Text  # type: ignore[valid-type]
     # The buttons under a coaching reply: "reasons", "guidance", "sources" → title.
     more_buttons: dict[str, Text]  # type: ignore[valid-type]
+    # A message the model is unsure about: the question above the two likeliest readings,
+    # and the button titles of requests that are not situations (intent → title).
+    unsure: Text  # type: ignore[valid-type]
+    unsure_buttons: dict[Identifier, Text] = {}  # type: ignore[valid-type]
 
     @validator("more_buttons")
     def the_three_details(cls, buttons: dict[str, str]) -> dict[str, str]:
