@@ -76,6 +76,34 @@ def _split_time_from_companies(entities: list[dict[str, Any]]) -> list[dict[str,
     return result
 
 
+def named_parts(
+    entities: Iterable[dict[str, Any]], not_company_names: Iterable[str]
+) -> dict[str, list[str]]:
+    """The companies, people and roles a message names, most likely first.
+
+    Our own model's `company` and `person` (trained on this assistant's messages, and so
+    on small and made-up names) come before spaCy's ORG and PERSON; a name spaCy reads
+    as a person that our model reads as a company is the company ("Brightwave rejected
+    me"). Words that are never company names (knowledge file) are left out.
+    """
+    entities = list(entities)
+    ignored = {name.lower() for name in not_company_names}
+
+    def values(*labels: str) -> list[str]:
+        found: list[str] = []
+        for label in labels:
+            for entity in _values(entities, label):
+                value = str(entity["value"]).strip()
+                if value.lower() not in {v.lower() for v in found}:
+                    found.append(value)
+        return found
+
+    companies = [c for c in values("company", "ORG") if c.lower() not in ignored]
+    taken = {c.lower() for c in companies}
+    people = [p for p in values("person", "PERSON") if p.lower() not in taken]
+    return {"company": companies, "person": people, "role": values("role")}
+
+
 def _promise_word(text: str, entity: dict[str, Any]) -> str | None:
     """'they said they'd decide by Friday' names a promise, not the interview day:
     the word before the date ("by") when it is one of PROMISE_WORDS."""
@@ -109,18 +137,10 @@ def extract_details(
     """
     text = str(latest_message.get("text") or "")
     entities = _split_time_from_companies(list(latest_message.get("entities") or []))
-    ignored = {name.lower() for name in not_company_names}
-
-    company = next(
-        (
-            str(e["value"]).strip()
-            for e in _values(entities, "ORG")
-            if str(e["value"]).strip().lower() not in ignored
-        ),
-        None,
-    )
-    person = next((str(e["value"]).strip() for e in _values(entities, "PERSON")), None)
-    role = next((str(e["value"]).strip() for e in _values(entities, "role")), None)
+    names = named_parts(entities, not_company_names)
+    company = next(iter(names["company"]), None)
+    person = next(iter(names["person"]), None)
+    role = next(iter(names["role"]), None)
 
     follow_up = find_follow_up(text)
     interview_date: date | None = None
