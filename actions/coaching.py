@@ -4,7 +4,7 @@ request a ready-to-send draft. Each situation is recorded against its applicatio
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -24,9 +24,26 @@ from actions.knowledge import (
 from actions.place import said_in_private
 from actions.records import applications
 from actions.records.applications import Application, Report, company_key
-from actions.runtime import entity_value, knowledge_cache, records, settings, user_timezone
+from actions.runtime import (
+    date_order,
+    entity_value,
+    knowledge_cache,
+    records,
+    settings,
+    user_locale,
+    user_timezone,
+)
 from actions.situation_details import Details, extract_details, message_time
-from actions.timeline import History, NextStep, decide_next_step, format_day, parse_promised_date
+from actions.timeline import (
+    History,
+    NextStep,
+    SaidDate,
+    decide_next_step,
+    format_day,
+    read_promise,
+    say_by,
+    say_when,
+)
 from actions.unsure import READINGS_OFFERED, likeliest_readings, reading_buttons, reading_titles
 from actions.wording import render
 
@@ -41,6 +58,11 @@ MAX_BUTTONS = 5
 MAX_WORDS = 80
 # Per situation, how many times its reassurance, reasons and guidance were shown.
 COACHED_SLOT = "times_coached"
+# The day the user first told us the role is on hold (to know when to stop checking).
+ON_HOLD_SLOT = "on_hold_since"
+# The situation whose texts word a step another situation has none of its own for
+# (a role on hold long enough gets the ladder's "move on").
+LADDER_SITUATION = "no_callback"
 
 
 def rotate(items: list[Any], turn: int, count: int) -> list[Any]:
@@ -78,10 +100,11 @@ class Prior:
     company: str | None = None
     person: str | None = None
     role: str | None = None
-    interview_date: date | None = None
-    promised_date: date | None = None
+    interview_date: SaidDate | None = None
+    promised_date: SaidDate | None = None
     follow_ups_done: int = 0
     last_follow_up: date | None = None
+    on_hold_since: date | None = None
 
     @classmethod
     def from_slots(cls, tracker: Tracker) -> Prior:
@@ -89,20 +112,23 @@ class Prior:
             company=tracker.get_slot("company"),
             person=tracker.get_slot("person"),
             role=tracker.get_slot("role"),
-            interview_date=_stored_date(tracker.get_slot("interview_date")),
-            promised_date=_stored_date(tracker.get_slot("promised_date")),
+            interview_date=SaidDate.from_slot(tracker.get_slot("interview_date")),
+            promised_date=SaidDate.from_slot(tracker.get_slot("promised_date")),
             follow_ups_done=int(tracker.get_slot("follow_ups_done") or 0),
             last_follow_up=_stored_date(tracker.get_slot("last_follow_up")),
+            on_hold_since=_stored_date(tracker.get_slot(ON_HOLD_SLOT)),
         )
 
     @classmethod
     def from_record(cls, stored: Application) -> Prior:
+        """The records keep the day only, not how precisely it was said (a new column
+        would need a schema revision): a stored date is read as a day."""
         return cls(
             company=stored.company,
             person=stored.contacts[-1] if stored.contacts else None,
             role=stored.role,
-            interview_date=stored.interview_date,
-            promised_date=stored.promised_date,
+            interview_date=SaidDate(stored.interview_date) if stored.interview_date else None,
+            promised_date=SaidDate(stored.promised_date) if stored.promised_date else None,
             follow_ups_done=stored.follow_ups_done,
             last_follow_up=stored.last_follow_up,
         )
@@ -127,7 +153,11 @@ class ActionCoach(Action):
         intent = (message.get("intent") or {}).get("name")
         now = message_time(tracker, user_timezone(tracker))
         details = extract_details(
-            message, now, knowledge.not_company_names, whole_text_is_date=intent == "inform"
+            message,
+            now,
+            knowledge.not_company_names,
+            whole_text_is_date=intent == "inform",
+            date_order=date_order(user_locale(tracker)),
         )
         if intent == "nlu_fallback" and not (
             tracker.get_slot("situation") in SITUATIONS
@@ -146,8 +176,7 @@ class ActionCoach(Action):
                 interview_date=details.interview_date or prior.interview_date,
             )
             today = now.date()
-            history = self._history(details, prior, known, today)
-            events = self._detail_events(known, history, today)
+            history, promised = self._history(details, prior, known, today)
 
             draft_kind = entity_value(tracker, "draft_kind")
             wants_draft = draft_kind is not None or (
@@ -157,6 +186,14 @@ class ActionCoach(Action):
             if wants_draft and tracker.get_slot("situation") in SITUATIONS:
                 # "Write it for me" is about the situation already under way.
                 situation = tracker.get_slot("situation")
+            # a role on hold: since when, so there is a day to stop checking
+            on_hold_since = (prior.on_hold_since or today) if situation == "on_hold" else None
+            history = replace(history, on_hold_since=on_hold_since)
+            events = self._detail_events(known, history, promised, today)
+            if on_hold_since != prior.on_hold_since:
+                events.append(
+                    SlotSet(ON_HOLD_SLOT, on_hold_since.isoformat() if on_hold_since else None)
+                )
             if situation not in SITUATIONS:
                 dispatcher.utter_message(
                     text=knowledge.messages.ask_situation,
@@ -168,7 +205,7 @@ class ActionCoach(Action):
                 situation, today, history, knowledge.timing.rules(), settings().calendar
             )
             if wants_draft:
-                self._draft(dispatcher, knowledge, text, draft_kind, step, known, history, today)
+                self._draft(dispatcher, knowledge, text, draft_kind, step, known, promised, today)
                 return [*events, SlotSet("situation", situation), SlotSet("next_step", step.step)]
 
             words_said = 0
@@ -177,7 +214,7 @@ class ActionCoach(Action):
                 if times == 0:
                     # the first time: one line that meets the feeling; after that only
                     # the step, which says what changed
-                    values = _wording_values(known, step, history, today)
+                    values = _wording_values(known, step, promised, today)
                     words_said = self._meet_the_feeling(
                         dispatcher, knowledge, situation, values, tracker.sender_id
                     )
@@ -200,7 +237,7 @@ class ActionCoach(Action):
                         person=known.person,
                         next_step=step.step,
                         next_step_date=step.date,
-                        interview_date=known.interview_date,
+                        interview_date=known.interview_date.day if known.interview_date else None,
                         promised_date=history.promised_date,
                         follow_ups_done=history.follow_ups_done,
                         last_follow_up=history.last_follow_up,
@@ -215,6 +252,7 @@ class ActionCoach(Action):
                 step,
                 known,
                 history,
+                promised,
                 today,
                 newly_recorded,
                 offer_reminder=private,
@@ -253,40 +291,45 @@ class ActionCoach(Action):
         return (Prior.from_record(stored) if stored else Prior(company=company)), stored
 
     @staticmethod
-    def _history(details: Details, prior: Prior, known: Details, today: date) -> History:
-        """This message's news on top of what was already known."""
+    def _history(
+        details: Details, prior: Prior, known: Details, today: date
+    ) -> tuple[History, SaidDate | None]:
+        """This message's news on top of what was already known; and the promised date
+        as it was said."""
         promised = None
         if details.promise:
-            # A promise counts from the interview when we know its day, else from today.
-            said_on = known.interview_date or today
-            promised = parse_promised_date(details.promise, said_on, settings().calendar)
+            promised = read_promise(
+                details.promise, _promise_said_on(details, known, today), settings().calendar
+            )
         if details.follow_up is not None:
             follow_ups = details.follow_up.total(prior.follow_ups_done)
             last_follow_up = details.last_follow_up  # a new follow-up: the stored day is stale
         else:
             follow_ups = prior.follow_ups_done
             last_follow_up = prior.last_follow_up
+        promised = promised or prior.promised_date
         return History(
-            interview_date=known.interview_date,
-            promised_date=promised or prior.promised_date,
+            interview_date=known.interview_date.day if known.interview_date else None,
+            promised_date=promised.day if promised else None,
             follow_ups_done=follow_ups,
             last_follow_up=last_follow_up,
-        )
+        ), promised
 
     @staticmethod
-    def _detail_events(known: Details, history: History, today: date) -> list[EventType]:
-        days = (today - known.interview_date).days if known.interview_date else None
-        promised, last = history.promised_date, history.last_follow_up
+    def _detail_events(
+        known: Details, history: History, promised: SaidDate | None, today: date
+    ) -> list[EventType]:
+        interview = known.interview_date
+        days = _days_since(interview, today)
+        last = history.last_follow_up
         return [
-            SlotSet("promised_date", promised.isoformat() if promised else None),
+            SlotSet("promised_date", promised.to_slot() if promised else None),
             SlotSet("follow_ups_done", float(history.follow_ups_done)),
             SlotSet("last_follow_up", last.isoformat() if last else None),
             SlotSet("company", known.company),
             SlotSet("person", known.person),
             SlotSet("role", known.role),
-            SlotSet(
-                "interview_date", known.interview_date.isoformat() if known.interview_date else None
-            ),
+            SlotSet("interview_date", interview.to_slot() if interview else None),
             SlotSet("days_since_interview", float(days) if days is not None else None),
         ]
 
@@ -332,23 +375,23 @@ class ActionCoach(Action):
         asked_kind: str | None,
         step: NextStep,
         known: Details,
-        history: History,
+        promised: SaidDate | None,
         today: date,
     ) -> None:
         drafts = knowledge.drafts
         kind = choose_kind(text, step.step, drafts, asked_kind)
+        calendar = settings().calendar
         draft = compose(
             kind,
             {
                 "person": known.person,
                 "company": known.company,
                 "role": known.role,
-                "interview_date": format_day(known.interview_date, today)
+                # as precisely as the user said it: "last week", never a day they never named
+                "interview_date": say_when(known.interview_date, today)
                 if known.interview_date
                 else None,
-                "promised": format_day(history.promised_date, today)
-                if history.promised_date
-                else None,
+                "promised": say_by(promised, today, calendar) if promised else None,
             },
             drafts,
         )
@@ -388,6 +431,7 @@ class ActionCoach(Action):
         step: NextStep,
         known: Details,
         history: History,
+        promised: SaidDate | None,
         today: date,
         newly_recorded: bool = False,
         offer_reminder: bool = True,
@@ -410,8 +454,14 @@ class ActionCoach(Action):
             key += PROMISED_SUFFIX
         elif ask_date and key + NO_DATE_SUFFIX in entry.next_step:
             key += NO_DATE_SUFFIX
-        template: str = entry.next_step[key]
-        values = _wording_values(known, step, history, today)
+        # a step this situation has no words for is worded as the waiting ladder words it
+        texts = (
+            entry.next_step
+            if key in entry.next_step
+            else knowledge.situations[LADDER_SITUATION].next_step
+        )
+        template: str = texts[key]
+        values = _wording_values(known, step, promised, today)
         fallbacks = stand_ins(knowledge)
         parts = [render(template, values, fallbacks)]
         extras: list[str] = []
@@ -459,17 +509,39 @@ class ActionCoach(Action):
 
 
 def _wording_values(
-    known: Details, step: NextStep, history: History, today: date
+    known: Details, step: NextStep, promised: SaidDate | None, today: date
 ) -> dict[str, str]:
-    """What the knowledge file's placeholders stand for in this reply; empty when unknown."""
+    """What the knowledge file's placeholders stand for in this reply; empty when unknown.
+    A promised date is said back no more precisely than the user said it."""
+    days = _days_since(known.interview_date, today)
     return {
         "date": format_day(step.date, today) if step.date else "",
-        "promised": format_day(history.promised_date, today) if history.promised_date else "",
+        "promised": say_by(promised, today, settings().calendar) if promised else "",
+        "stop_date": format_day(step.stop_date, today) if step.stop_date else "",
         "company": known.company or "",
         "person": known.person or "",
         "role": f"the {known.role} role" if known.role else "",
-        "days": str((today - known.interview_date).days) if known.interview_date else "",
+        "days": str(days) if days is not None else "",
     }
+
+
+def _days_since(interview: SaidDate | None, today: date) -> int | None:
+    """Days since the interview; None when unknown or still to come."""
+    if interview is None or interview.day > today:
+        return None
+    return (today - interview.day).days
+
+
+def _promise_said_on(details: Details, known: Details, today: date) -> date:
+    """The day a promise counts from: the day the user tells us, unless they say it was
+    made at the interview ("they said at the interview they'd decide within two weeks")
+    or name the interview's day in the same message ("I interviewed three weeks ago and
+    they said two weeks"); then the interview's day, if it is behind us."""
+    interview = known.interview_date
+    made_then = details.promise_at_interview or details.interview_date is not None
+    if made_then and interview is not None and interview.day <= today:
+        return interview.day
+    return today
 
 
 def stand_ins(knowledge: Knowledge) -> dict[str, str]:

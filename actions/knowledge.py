@@ -50,7 +50,7 @@ NEXT_STEPS = (
 NO_DATE_SUFFIX = "_no_date"
 PROMISED_SUFFIX = "_promised"
 # Placeholders a text may use; anything else is a typo the schema reports.
-PLACEHOLDERS = frozenset({"date", "company", "person", "role", "days", "promised"})
+PLACEHOLDERS = frozenset({"date", "company", "person", "role", "days", "promised", "stop_date"})
 
 Text = constr(strip_whitespace=True, min_length=1)
 Identifier = constr(regex=r"^[a-z][a-z0-9_]*$")
@@ -216,6 +216,7 @@ RESEARCHED_TIMING_RULES = (
     "move_on_weeks_past_promised_date",
     "move_on_weeks_after_interview",
     "on_hold_check_back_days",
+    "on_hold_stop_after_weeks",
     "feedback_within_business_days",
 )
 
@@ -229,6 +230,7 @@ class Timing(Strict):
     move_on_weeks_past_promised_date: TimingRule
     move_on_weeks_after_interview: TimingRule
     on_hold_check_back_days: TimingRule
+    on_hold_stop_after_weeks: TimingRule
     feedback_within_business_days: TimingRule
     keep_searching_within_days: TimingRule
     take_care_within_business_days: TimingRule

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from actions.knowledge import KnowledgeCache
 from actions.records.database import session_scope
 from actions.settings import Settings, load_settings, time_zone
+from actions.timeline import DAY_FIRST, MONTH_FIRST
 
 # Channels whose user never wrote themselves: Rasa's HTTP API ("collector" answers a
 # trigger_intent call). Replies for them go to the channel the user last came from.
@@ -63,3 +64,26 @@ def user_timezone(tracker: Tracker) -> ZoneInfo:
         except ValueError:
             pass
     return settings().timezone
+
+
+def user_locale(tracker: Tracker) -> str | None:
+    """The locale the channel reports for the user (message metadata "locale", e.g.
+    "en-GB" from the web widget), else None."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    name = metadata.get("locale") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) and name.strip() else None
+
+
+# Locales that write a numeric date month first ("10/12" is 12 October); everyone else
+# writes the day first. Without a locale we keep the month first, as before.
+MONTH_FIRST_LOCALES = frozenset({"en-us", "es-us", "en-ph", "en-as", "en-gu", "en-pr", "en-um"})
+
+
+def date_order(locale: str | None) -> str:
+    """How a user with this locale writes "10/12": MONTH_FIRST or DAY_FIRST."""
+    if not locale:
+        return MONTH_FIRST
+    tag = "-".join(locale.strip().replace("_", "-").lower().split("-")[:2])
+    if tag in MONTH_FIRST_LOCALES or tag in ("en", "c", "posix"):
+        return MONTH_FIRST
+    return DAY_FIRST

@@ -13,7 +13,15 @@ from zoneinfo import ZoneInfo
 from rasa_sdk import Tracker
 
 from actions.follow_ups import FollowUpMention, find_follow_up
-from actions.timeline import PROMISE_WORDS, parse_past_date
+from actions.timeline import (
+    FUTURE_WORDS,
+    MONTH_FIRST,
+    PROMISE_WORDS,
+    SaidDate,
+    find_date,
+    parse_past_date,
+    read_date,
+)
 
 # A date this close after "I emailed them" is when they emailed.
 FOLLOW_UP_DATE_WITHIN_CHARS = 40
@@ -28,6 +36,25 @@ TRAILING_TIME = re.compile(
     r"|yesterday|last\s+(?:week|month|monday|tuesday|wednesday|thursday|friday|saturday|sunday))$",
     re.IGNORECASE,
 )
+# A message about what is still to come ("my interview is on December 10", "they'll
+# decide December 10"): a date in it that does not say which way it points is the next
+# such day, not last year's.
+FUTURE_TENSE = re.compile(
+    r"\b(?:will|shall|going to|gonna|is (?:on|set for|scheduled|planned)|"
+    r"am (?:having|meeting|seeing)|have an? (?:interview|call)|upcoming|coming up)\b|\w'll\b",
+    re.IGNORECASE,
+)
+# A future date in a message about a decision, news or a restart is a promised date;
+# in any other message it is an interview still to come.
+ABOUT_A_DECISION = re.compile(
+    r"\b(?:decid\w*|decision|hear\w*|get back|let me know|answer\w*|news|update|"
+    r"feedback|respond\w*|reply|come back|restart\w*|resum\w*|reopen\w*|pick it up)\b",
+    re.IGNORECASE,
+)
+# "they said at the interview they'd decide within two weeks": a promise made then.
+SAID_AT_INTERVIEW = re.compile(
+    r"\b(?:at|during|in|after|end of) (?:the|my|our) interview\b", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -35,11 +62,14 @@ class Details:
     company: str | None = None
     person: str | None = None
     role: str | None = None
-    interview_date: date | None = None
+    # past, or an interview still to come; with how precisely it was said
+    interview_date: SaidDate | None = None
     # "within two weeks", "by Friday": read into a date once the day it was said is known.
     promise: str | None = None
     follow_up: FollowUpMention | None = None
     last_follow_up: date | None = None
+    # the message says the promise was made at the interview
+    promise_at_interview: bool = False
 
 
 def message_time(tracker: Tracker, timezone: ZoneInfo) -> datetime:
@@ -104,15 +134,13 @@ def named_parts(
     return {"company": companies, "person": people, "role": values("role")}
 
 
-def _promise_word(text: str, entity: dict[str, Any]) -> str | None:
-    """'they said they'd decide by Friday' names a promise, not the interview day:
-    the word before the date ("by") when it is one of PROMISE_WORDS."""
+def _word_before(text: str, entity: dict[str, Any]) -> str:
+    """The word before the date: 'by' in 'they said they'd decide by Friday'."""
     start = entity.get("start")
     if not isinstance(start, int):
-        return None
+        return ""
     before = text[:start].split()
-    word = before[-1].lower() if before else ""
-    return word if word in PROMISE_WORDS else None
+    return before[-1].lower() if before else ""
 
 
 def _after_follow_up(entity: dict[str, Any], follow_up: FollowUpMention | None) -> bool:
@@ -129,11 +157,15 @@ def extract_details(
     now: datetime,
     not_company_names: Iterable[str],
     whole_text_is_date: bool = False,
+    date_order: str = MONTH_FIRST,
 ) -> Details:
     """Reads the entities of one message; an entity the message lacks stays None.
 
-    When `whole_text_is_date` (the user answered "when was it?"), the whole text is
-    tried as a date if no DATE entity was found.
+    A date after a promise word ("by Friday") is a promise; one after a follow-up is
+    when it was sent; any other is the interview's, or, when it lies ahead, a promise
+    if the message is about a decision and else an interview still to come. When
+    `whole_text_is_date` (the user answered "when was it?"), the whole text is tried as
+    a date if no DATE entity was found. `date_order` reads "10/12" (MDY or DMY).
     """
     text = str(latest_message.get("text") or "")
     entities = _split_time_from_companies(list(latest_message.get("entities") or []))
@@ -143,18 +175,42 @@ def extract_details(
     role = next(iter(names["role"]), None)
 
     follow_up = find_follow_up(text)
-    interview_date: date | None = None
     last_follow_up: date | None = None
+    dates: list[tuple[str, SaidDate]] = []
     promise: str | None = None
+    prefer = "future" if FUTURE_TENSE.search(text) else "past"
     for entity in _values(entities, "DATE"):
         value = str(entity["value"]).strip()
-        promise_word = _promise_word(text, entity)
-        if promise_word is not None or value.lower().startswith("next "):
-            promise = promise or (f"{promise_word} {value}" if promise_word else value)
+        word = _word_before(text, entity)
+        if word in PROMISE_WORDS:
+            promise = promise or f"{word} {value}"
         elif _after_follow_up(entity, follow_up):
-            last_follow_up = last_follow_up or parse_past_date(value, now)
-        elif interview_date is None:
-            interview_date = parse_past_date(value, now)
-    if interview_date is None and whole_text_is_date and follow_up is None:
-        interview_date = parse_past_date(text, now)
-    return Details(company, person, role, interview_date, promise, follow_up, last_follow_up)
+            last_follow_up = last_follow_up or parse_past_date(value, now, date_order)
+        else:
+            phrase = f"{word} {value}" if word in FUTURE_WORDS else value
+            said = read_date(phrase, now, prefer, date_order)
+            if said is not None:
+                dates.append((phrase, said))
+    if not dates and promise is None and whole_text_is_date and follow_up is None:
+        said = find_date(text, now, prefer, date_order)
+        if said is not None:
+            dates.append((text, said))
+    interview_date: SaidDate | None = None
+    upcoming: SaidDate | None = None
+    for phrase, said in dates:
+        if said.day <= now.date():
+            interview_date = interview_date or said
+        elif ABOUT_A_DECISION.search(text):
+            promise = promise or phrase
+        else:
+            upcoming = upcoming or said
+    return Details(
+        company,
+        person,
+        role,
+        interview_date or upcoming,
+        promise,
+        follow_up,
+        last_follow_up,
+        promise_at_interview=promise is not None and bool(SAID_AT_INTERVIEW.search(text)),
+    )

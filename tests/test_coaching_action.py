@@ -428,7 +428,8 @@ async def test_a_promise_long_past_means_move_on() -> None:
     )
     events, _ = await run_coach(tracker)
     slots = slots_of(events)
-    assert slots["interview_date"] == "2026-09-25"
+    # "two months ago" was said to the month; the promise counts from that day
+    assert slots["interview_date"] == "2026-09-25|month"
     assert slots["promised_date"] == "2026-10-09"
     assert slots["next_step"] == "move_on"
 
@@ -437,7 +438,7 @@ async def test_on_hold_until_a_named_month_checks_back_then() -> None:
     text = "the role is on hold until January"
     tracker = make_tracker(text, "on_hold", [entity("DATE", "January", text)])
     events, messages = await run_coach(tracker)
-    assert slots_of(events)["promised_date"] == "2027-01-01"
+    assert slots_of(events)["promised_date"] == "2027-01-01|month"
     assert slots_of(events)["next_step"] == "check_back"
     # New Year's Day is a holiday: the first business day after it.
     assert "Monday 4 January 2027" in messages[-1]["text"]
@@ -496,3 +497,165 @@ async def test_a_question_is_not_answered_as_if_it_were_a_setback(
 async def test_interview_tips_include_asking_for_the_timeline(knowledge: Knowledge) -> None:
     guidance = " ".join(i.text for i in knowledge.situations["ask_interview_etiquette"].guidance)
     assert "when they expect to decide" in guidance
+
+
+# Dates as the user said them (issue 16); today Wednesday 25 November 2026, US holidays.
+async def test_a_week_said_is_written_back_as_a_week_never_as_a_day(knowledge: Knowledge) -> None:
+    text = "I interviewed at Acme with Maria Lopez last week and heard nothing"
+    events, _ = await run_coach(
+        make_tracker(
+            text,
+            "no_callback",
+            [
+                entity("ORG", "Acme", text),
+                entity("PERSON", "Maria Lopez", text),
+                entity("DATE", "last week", text),
+            ],
+        )
+    )
+    slots = slots_of(events)
+    assert slots["interview_date"] == "2026-11-18|week"
+    _, messages = await run_coach(
+        make_tracker(
+            "write the follow-up email for me",
+            "ask_contact_recruiter",
+            [{"entity": "draft_kind", "value": "follow_up"}],
+            slots=slots,
+        )
+    )
+    draft = messages[1]["text"]
+    assert "my interview last week for" in draft
+    assert "18 November" not in draft and "Wednesday" not in draft
+
+
+async def test_a_month_said_is_written_back_as_a_month() -> None:
+    slots = {"situation": "no_callback", "interview_date": "2026-10-25|month", "person": "Sam"}
+    _, messages = await run_coach(
+        make_tracker("can you write a thank you note", "ask_contact_recruiter", slots=slots)
+    )
+    assert "talk with me in October about" in messages[1]["text"]
+
+
+async def test_an_exact_day_stored_before_is_still_read() -> None:
+    slots = {"situation": "no_callback", "interview_date": "2026-11-23", "person": "Sam"}
+    events, messages = await run_coach(
+        make_tracker("write the follow-up email", "ask_contact_recruiter", slots=slots)
+    )
+    assert "my interview on Monday 23 November for" in messages[1]["text"]
+    assert slots_of(events)["interview_date"] == "2026-11-23"
+
+
+@pytest.mark.parametrize(
+    ("answer", "step"),
+    [
+        # no longer "wait until next week"
+        ("I interviewed last month", "follow_up"),
+        ("three months ago", "move_on"),
+    ],
+)
+async def test_long_ago_dates_lead_to_their_step(
+    answer: str, step: str, knowledge: Knowledge
+) -> None:
+    tracker = make_tracker(answer, "inform", slots={"situation": "no_callback"})
+    events, messages = await run_coach(tracker)
+    assert slots_of(events)["next_step"] == step
+    if step == "move_on":
+        assert knowledge.situations["no_callback"].next_step["move_on"] in messages[-1]["text"]
+
+
+async def test_an_interview_still_to_come_is_kept_not_lost() -> None:
+    text = "my interview is on December 10, how do I prepare?"
+    events, _ = await run_coach(
+        make_tracker(text, "ask_interview_etiquette", [entity("DATE", "December 10", text)])
+    )
+    slots = slots_of(events)
+    assert slots["interview_date"] == "2026-12-10"
+    assert slots["days_since_interview"] is None
+
+
+async def test_a_date_they_will_decide_by_is_this_years() -> None:
+    text = "they'll decide December 10"
+    events, messages = await run_coach(
+        make_tracker(text, "no_callback", [entity("DATE", "December 10", text)])
+    )
+    assert slots_of(events)["promised_date"] == "2026-12-10"
+    assert slots_of(events)["interview_date"] is None
+    assert "They said you'd hear by Thursday 10 December" in messages[-1]["text"]
+
+
+async def test_a_promise_is_said_back_as_it_was_given() -> None:
+    text = "they said they'd get back to me by the end of next week"
+    events, messages = await run_coach(
+        make_tracker(text, "no_callback", [entity("DATE", "the end of next week", text)])
+    )
+    assert slots_of(events)["promised_date"] == "2026-12-04|week"
+    assert "They said you'd hear by the end of next week." in messages[-1]["text"]
+    assert "Friday 4 December" not in messages[-1]["text"]
+
+
+@pytest.mark.parametrize(
+    ("locale", "stored"), [("en-GB", "2026-11-10"), ("en-US", "2026-10-11"), (None, "2026-10-11")]
+)
+async def test_numeric_dates_are_read_in_the_users_date_order(
+    locale: str | None, stored: str
+) -> None:
+    text = "my interview was on 10/11"
+    tracker = make_tracker(text, "no_callback", [entity("DATE", "10/11", text)])
+    if locale:
+        tracker.latest_message["metadata"] = {"locale": locale}
+    events, _ = await run_coach(tracker)
+    assert slots_of(events)["interview_date"] == stored
+
+
+async def test_a_promise_counts_from_the_day_it_is_reported() -> None:
+    text = "they said they'd restart in two weeks"
+    tracker = make_tracker(
+        text,
+        "on_hold",
+        [entity("DATE", "two weeks", text)],
+        slots={"interview_date": "2026-11-02"},
+    )
+    events, messages = await run_coach(tracker)
+    # two weeks from today, not from the interview (which would be 16 November, past)
+    assert slots_of(events)["promised_date"] == "2026-12-09"
+    assert "check back by email on Wednesday 9 December" in messages[-1]["text"]
+
+
+async def test_a_promise_made_at_the_interview_counts_from_the_interview() -> None:
+    text = "they said at the interview they'd decide within two weeks"
+    tracker = make_tracker(
+        text,
+        "no_callback",
+        [entity("DATE", "two weeks", text)],
+        slots={"interview_date": "2026-11-16"},
+    )
+    events, _ = await run_coach(tracker)
+    assert slots_of(events)["promised_date"] == "2026-11-30"
+
+
+async def test_on_hold_gives_a_day_to_check_back_and_a_day_to_stop(knowledge: Knowledge) -> None:
+    events, messages = await run_coach(make_tracker("they put the role on hold", "on_hold"))
+    slots = slots_of(events)
+    assert slots["on_hold_since"] == "2026-11-25"
+    assert slots["next_step"] == "check_back"
+    step = messages[-1]["text"]
+    # two weeks on, and six weeks on hold without news (knowledge file's timing)
+    assert "Wednesday 9 December" in step
+    assert "Wednesday 6 January 2027" in step
+    assert knowledge.timing.on_hold_stop_after_weeks.value == 6
+    # asked again later in the conversation: the hold still counts from the first day
+    again, _ = await run_coach(make_tracker("still on hold", "on_hold", slots=slots))
+    assert "on_hold_since" not in slots_of(again)
+
+
+async def test_on_hold_long_enough_means_stop_checking(knowledge: Knowledge) -> None:
+    slots = {"situation": "on_hold", "on_hold_since": "2026-10-01"}
+    events, messages = await run_coach(make_tracker("still on hold", "on_hold", slots=slots))
+    assert slots_of(events)["next_step"] == "move_on"
+    assert knowledge.situations["no_callback"].next_step["move_on"] in messages[-1]["text"]
+
+
+async def test_another_situation_ends_the_hold() -> None:
+    slots = {"situation": "on_hold", "on_hold_since": "2026-10-01"}
+    events, _ = await run_coach(make_tracker("they turned me down", "rejected", slots=slots))
+    assert slots_of(events)["on_hold_since"] is None

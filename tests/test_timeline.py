@@ -242,7 +242,10 @@ def test_follow_up_ladder(history: History, expected: NextStep) -> None:
 def test_on_hold_checks_back_on_the_date_they_named() -> None:
     named = History(promised_date=date(2027, 1, 4))
     assert decide_next_step("on_hold", TODAY, named, TimingRules(), US) == NextStep(
-        "check_back", date(2027, 1, 4)
+        # with no news three weeks past the day they named, stop checking
+        "check_back",
+        date(2027, 1, 4),
+        stop_date=date(2027, 1, 25),
     )
     # A named date that is a holiday moves to the next business day.
     new_year = History(promised_date=date(2027, 1, 1))
