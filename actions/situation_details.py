@@ -40,10 +40,14 @@ TRAILING_TIME = re.compile(
 # decide December 10"): a date in it that does not say which way it points is the next
 # such day, not last year's.
 FUTURE_TENSE = re.compile(
-    r"\b(?:will|shall|going to|gonna|is (?:on|set for|scheduled|planned)|"
-    r"am (?:having|meeting|seeing)|have an? (?:interview|call)|upcoming|coming up)\b|\w'll\b",
+    r"\b(?:will|would|shall|going to|gonna|(?:is|'s) (?:on|set for|scheduled|planned)|"
+    r"am (?:having|meeting|seeing)|have an? (?:interview|call)|upcoming|coming up)\b|"
+    r"\w'(?:ll|d)\b",
     re.IGNORECASE,
 )
+# Where one part of a message ends: each date is read with the words of its own part
+# ("I interviewed Thursday | and they'll let me know next week").
+CLAUSE_BREAK = re.compile(r"[.,;!?]|\b(?:and|but|so|then)\b", re.IGNORECASE)
 # A future date in a message about a decision, news or a restart is a promised date;
 # in any other message it is an interview still to come.
 ABOUT_A_DECISION = re.compile(
@@ -143,6 +147,21 @@ def _word_before(text: str, entity: dict[str, Any]) -> str:
     return before[-1].lower() if before else ""
 
 
+def _clause(text: str, entity: dict[str, Any]) -> str:
+    """The part of the message a date belongs to: from the last break before it to the
+    date's end."""
+    start, end = entity.get("start"), entity.get("end")
+    if not isinstance(start, int):
+        return text
+    if not isinstance(end, int):
+        end = start + len(str(entity.get("value", "")))
+    return CLAUSE_BREAK.split(text[:start])[-1] + text[start:end]
+
+
+def _prefer(clause: str) -> str:
+    return "future" if FUTURE_TENSE.search(clause) else "past"
+
+
 def _after_follow_up(entity: dict[str, Any], follow_up: FollowUpMention | None) -> bool:
     start = entity.get("start")
     return (
@@ -176,9 +195,8 @@ def extract_details(
 
     follow_up = find_follow_up(text)
     last_follow_up: date | None = None
-    dates: list[tuple[str, SaidDate]] = []
+    dates: list[tuple[str, SaidDate, str]] = []
     promise: str | None = None
-    prefer = "future" if FUTURE_TENSE.search(text) else "past"
     for entity in _values(entities, "DATE"):
         value = str(entity["value"]).strip()
         word = _word_before(text, entity)
@@ -187,20 +205,21 @@ def extract_details(
         elif _after_follow_up(entity, follow_up):
             last_follow_up = last_follow_up or parse_past_date(value, now, date_order)
         else:
+            clause = _clause(text, entity)
             phrase = f"{word} {value}" if word in FUTURE_WORDS else value
-            said = read_date(phrase, now, prefer, date_order)
+            said = read_date(phrase, now, _prefer(clause), date_order)
             if said is not None:
-                dates.append((phrase, said))
+                dates.append((phrase, said, clause))
     if not dates and promise is None and whole_text_is_date and follow_up is None:
-        said = find_date(text, now, prefer, date_order)
+        said = find_date(text, now, _prefer(text), date_order)
         if said is not None:
-            dates.append((text, said))
+            dates.append((text, said, text))
     interview_date: SaidDate | None = None
     upcoming: SaidDate | None = None
-    for phrase, said in dates:
+    for phrase, said, clause in dates:
         if said.day <= now.date():
             interview_date = interview_date or said
-        elif ABOUT_A_DECISION.search(text):
+        elif ABOUT_A_DECISION.search(clause):
             promise = promise or phrase
         else:
             upcoming = upcoming or said

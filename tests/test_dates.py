@@ -338,3 +338,17 @@ def test_the_users_date_order_reads_numeric_dates() -> None:
     text = "my interview was on 10/11"
     assert details(text, "10/11").interview_date == SaidDate(date(2026, 10, 11))
     assert details(text, "10/11", order=DAY_FIRST).interview_date == SaidDate(date(2026, 11, 10))
+
+
+def test_each_date_is_read_with_the_words_of_its_own_part_of_the_message() -> None:
+    both = details(
+        "I interviewed Thursday and they'll let me know next week", "Thursday", "next week"
+    )
+    assert both.interview_date == SaidDate(date(2026, 11, 26))
+    assert both.promise == "next week"
+    waiting = details("I interviewed on Thursday, I'll wait", "Thursday")
+    assert waiting.interview_date == SaidDate(date(2026, 11, 26))
+    news = details("the interview was great and they'll let me know December 10", "December 10")
+    assert (news.interview_date, news.promise) == (None, "December 10")
+    contracted = details("my interview's on December 10", "December 10")
+    assert contracted.interview_date == SaidDate(date(2026, 12, 10))
