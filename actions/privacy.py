@@ -8,6 +8,8 @@ action_delete_my_data ran, instead of saving it.
 
 from __future__ import annotations
 
+from datetime import date
+
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
@@ -19,6 +21,7 @@ from actions.records import applications, privacy, reminders
 from actions.reminding import reminder_fields
 from actions.runtime import knowledge_cache, records, user_channel, user_timezone
 from actions.situation_details import message_time
+from actions.timeline import SaidDate, say_when
 
 DELETE_ACTION = "action_delete_my_data"
 # Slots that hold something the user told us (the rest is the coach's own state).
@@ -33,7 +36,10 @@ PERSONAL_SLOTS = (
     "last_follow_up",
     "situation",
     "next_step",
+    "on_hold_since",
 )
+# Slots holding a date as the user said it (timeline.SaidDate), shown as said.
+DATE_SLOTS = frozenset({"interview_date", "promised_date", "last_follow_up", "on_hold_since"})
 
 
 class ActionShowMyData(PersonalAction):
@@ -64,7 +70,7 @@ class ActionShowMyData(PersonalAction):
                 str(wording.reminder_line).format(**reminder_fields(knowledge, reminder, now))
             )
         details = [
-            f"{name.replace('_', ' ')}: {value}"
+            f"{name.replace('_', ' ')}: {_shown(name, value, now.date())}"
             for name in PERSONAL_SLOTS
             if (value := tracker.get_slot(name)) not in (None, "", 0, 0.0)
         ]
@@ -107,3 +113,12 @@ class ActionAskDeleteConfirm(PersonalAction):
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_ask_delete_confirm")
         return []
+
+
+def _shown(slot: str, value: object, today: date) -> str:
+    """A slot's value as the person would say it: a date as precisely as they gave it
+    ("last week", "Thursday 26 November"), not as it is stored."""
+    said = SaidDate.from_slot(value) if slot in DATE_SLOTS else None
+    if said is None:
+        return str(value)
+    return say_when(said, today).removeprefix("on ")

@@ -382,3 +382,21 @@ async def test_show_my_data_lists_everything_then_delete_removes_it(
         ActionShowMyData(), tracker(me, "what do you know about me?", "show_my_data")
     )
     assert messages[0]["text"].startswith(knowledge.privacy.nothing)
+
+
+async def test_show_my_data_gives_dates_as_precisely_as_they_were_said(
+    me: str, knowledge: Knowledge
+) -> None:
+    _, messages = await run(
+        ActionShowMyData(),
+        tracker(
+            me,
+            "what do you know about me?",
+            "show_my_data",
+            slots={"interview_date": "2026-11-18|week", "promised_date": "2026-11-27"},
+        ),
+    )
+    shown = messages[0]["text"]
+    assert "interview date: last week" in shown
+    assert "promised date: Friday 27 November" in shown
+    assert "|" not in shown and "2026-11" not in shown
