@@ -84,13 +84,13 @@ def message_time(tracker: Tracker, timezone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(time.time(), tz=timezone)
 
 
-def _values(entities: Iterable[dict[str, Any]], name: str) -> list[dict[str, Any]]:
-    """The entities called `name`; one longer than any name or date a person gives is a
-    misreading (or someone filling the records) and is left out."""
+def _values(entities: Iterable[dict[str, Any]], *names: str) -> list[dict[str, Any]]:
+    """The entities called one of `names`, in message order; one longer than any name or
+    date a person gives is a misreading (or someone filling the records) and is left out."""
     return [
         e
         for e in entities
-        if e.get("entity") == name and 0 < len(str(e.get("value", "")).strip()) <= MAX_ENTITY_CHARS
+        if e.get("entity") in names and 0 < len(str(e.get("value", "")).strip()) <= MAX_ENTITY_CHARS
     ]
 
 
@@ -110,32 +110,47 @@ def _split_time_from_companies(entities: list[dict[str, Any]]) -> list[dict[str,
     return result
 
 
+def _span(entity: dict[str, Any]) -> tuple[int, int] | None:
+    start, end = entity.get("start"), entity.get("end")
+    return (start, end) if isinstance(start, int) and isinstance(end, int) else None
+
+
 def named_parts(
     entities: Iterable[dict[str, Any]], not_company_names: Iterable[str]
 ) -> dict[str, list[str]]:
     """The companies, people and roles a message names, most likely first.
 
-    Our own model's `company` and `person` (trained on this assistant's messages, and so
-    on small and made-up names) come before spaCy's ORG and PERSON; a name spaCy reads
-    as a person that our model reads as a company is the company ("Brightwave rejected
-    me"). Words that are never company names (knowledge file) are left out.
+    Our own model's `company`, `person` and `role` (trained on this assistant's
+    messages, and so on small and made-up names) come first; spaCy's ORG and PERSON
+    add only names in words our model left unmarked, so "Brightwave rejected me" stays
+    a company however spaCy reads it. Words that are never company names (knowledge
+    file) are left out.
     """
     entities = list(entities)
     ignored = {name.lower() for name in not_company_names}
+    ours = {"company": "company", "person": "person", "role": "role"}
+    spacy = {"ORG": "company", "PERSON": "person"}
+    found: dict[str, list[str]] = {"company": [], "person": [], "role": []}
+    taken: list[tuple[int, int]] = []
 
-    def values(*labels: str) -> list[str]:
-        found: list[str] = []
-        for label in labels:
-            for entity in _values(entities, label):
-                value = str(entity["value"]).strip()
-                if value.lower() not in {v.lower() for v in found}:
-                    found.append(value)
-        return found
+    def add(label: str, entity: dict[str, Any]) -> None:
+        value = str(entity["value"]).strip()
+        if label == "company" and value.lower() in ignored:
+            return
+        if value.lower() not in {v.lower() for v in found[label]}:
+            found[label].append(value)
 
-    companies = [c for c in values("company", "ORG") if c.lower() not in ignored]
-    taken = {c.lower() for c in companies}
-    people = [p for p in values("person", "PERSON") if p.lower() not in taken]
-    return {"company": companies, "person": people, "role": values("role")}
+    for entity in _values(entities, *ours):
+        add(ours[entity["entity"]], entity)
+        span = _span(entity)
+        if span:
+            taken.append(span)
+    for entity in _values(entities, *spacy):
+        span = _span(entity)
+        if span and any(span[0] < end and start < span[1] for start, end in taken):
+            continue
+        add(spacy[entity["entity"]], entity)
+    return found
 
 
 def _word_before(text: str, entity: dict[str, Any]) -> str:

@@ -42,6 +42,8 @@ class IntentReport:
     fallback: int = 0
     fallback_right_in_buttons: int = 0
     errors: list[tuple[str, str, str]] = field(default_factory=list)
+    # (expected, the model's ranking without the fallback) for choosing the threshold
+    rankings: list[tuple[str, list[tuple[str, float]]]] = field(default_factory=list)
     by_intent: Counter[str] = field(default_factory=Counter)
     correct_by_intent: Counter[str] = field(default_factory=Counter)
 
@@ -65,6 +67,20 @@ class NameReport:
         recall = tp / expected if expected else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3)}
+
+
+def accuracy_at(report: IntentReport, threshold: float, ambiguity: float) -> float:
+    """The accuracy the same readings would have under another fallback threshold (the
+    risk check aside: it runs after the fallback and is scored separately)."""
+    right = 0
+    for expected, ranking in report.rankings:
+        if not ranking:
+            continue
+        top, confidence = ranking[0]
+        second = ranking[1][1] if len(ranking) > 1 else 0.0
+        unsure = confidence < threshold or confidence - second < ambiguity
+        right += (not unsure) and top == expected
+    return right / len(report.rankings) if report.rankings else 0.0
 
 
 def _same_name(value: str) -> str:
@@ -92,6 +108,12 @@ async def _intents(agent: Agent, path: Path) -> IntentReport:
             report.correct_by_intent[expected] += 1
         else:
             report.errors.append((expected, predicted, text))
+        ranking = [
+            (r["name"], float(r["confidence"]))
+            for r in parsed.get("intent_ranking") or []
+            if r["name"] != FALLBACK
+        ]
+        report.rankings.append((expected, ranking))
         if predicted == FALLBACK:
             report.fallback += 1
             report.fallback_right_in_buttons += expected in _two_likeliest(parsed)
@@ -162,6 +184,11 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     result = asyncio.run(report(args.part, args.model))
     print(json.dumps(result["summary"], indent=1))
+    if args.part == "dev":
+        situations_report: IntentReport = result["situations"]
+        for threshold in (0.3, 0.35, 0.4, 0.45, 0.5):
+            accuracy = accuracy_at(situations_report, threshold, 0.05)
+            print(f"fallback threshold {threshold}: intent accuracy {accuracy:.3f}")
     if args.errors and args.part == "dev":
         situations: IntentReport = result["situations"]
         risk: IntentReport = result["risk"]
