@@ -263,6 +263,8 @@ class ActionCoach(Action):
             *events,
             SlotSet("situation", situation),
             SlotSet("next_step", step.step),
+            # the waiting times behind the step's date, for the "Sources" button
+            SlotSet("next_step_rules", list(step.rules)),
             SlotSet("offered_reminder", reminder_offer),
         ]
 

@@ -43,7 +43,7 @@ class ActionExplain(Action):
         detail = detail if detail in DETAILS else "reasons"
         entry = knowledge.situations[situation]
         if detail == "sources":
-            text = sources_text(knowledge, entry)
+            text = sources_text(knowledge, entry, tracker.get_slot("next_step_rules") or [])
         else:
             text = items_text(knowledge, entry, detail, _turn(tracker, situation), tracker)
         # the other two, then where the situation may lead (at most five, for Slack)
@@ -74,9 +74,18 @@ def items_text(
     return f"{heading}\n{bullets}"
 
 
-def sources_text(knowledge: Knowledge, entry: Situation) -> str:
-    """Where this situation's advice comes from, each source with its year."""
-    facts = [fact for item in [*entry.reasons, *entry.guidance] for fact in item.facts]
+def sources_text(knowledge: Knowledge, entry: Situation, step_rules: list[str]) -> str:
+    """Where this situation's advice comes from, each source with its year: first the
+    research behind the waiting times that dated the last next step (`step_rules`,
+    names of the knowledge file's timing rules), then that behind the reasons and tips."""
+    timing = knowledge.timing
+    facts = [
+        fact
+        for rule in step_rules
+        if isinstance(rule, str) and rule in timing.__fields__
+        for fact in getattr(timing, rule).facts
+    ]
+    facts += [fact for item in [*entry.reasons, *entry.guidance] for fact in item.facts]
     names = source_names(knowledge, facts)
     if any(item.points for item in [*entry.reasons, *entry.guidance]):
         names.append(knowledge.sources["article"].name)

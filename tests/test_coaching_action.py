@@ -234,6 +234,7 @@ async def test_no_callback_recent_interview_means_wait_with_a_date() -> None:
         "last_follow_up": None,
         "situation": "no_callback",
         "next_step": "wait",
+        "next_step_rules": ["follow_up_after_business_days"],
         "offered_reminder": "2026-12-01",
         "times_coached": {"no_callback": 1},
     }

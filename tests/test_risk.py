@@ -93,3 +93,15 @@ def test_the_model_with_the_risk_check_on_the_blind_development_set(dev_risk: Ev
     errors = "\n".join(f"{e} -> {p}: {t}" for e, p, t, _ in dev_risk.errors)
     assert all(predicted == "crisis" for _, predicted in crisis), errors
     assert not any(predicted == "crisis" for _, predicted in other), errors
+
+
+def test_a_crisis_reading_the_model_alone_is_unsure_of_is_strong_feelings() -> None:
+    text = "at the end of my rope with these recruiters"
+    assert PHRASES.assess(text, "crisis", confidence=0.77, min_confidence=0.9) == (
+        "feeling_discouraged"
+    )
+    assert PHRASES.assess(text, "crisis", confidence=0.97, min_confidence=0.9) is None
+    # a risk phrase needs no confidence at all
+    said = "honestly thinking about ending it"
+    assert PHRASES.assess(said, "nlu_fallback", confidence=0.1, min_confidence=0.9) == "crisis"
+    assert PHRASES.assess(said, "crisis", confidence=0.1, min_confidence=0.9) is None
