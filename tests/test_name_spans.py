@@ -100,3 +100,16 @@ def test_a_name_inside_a_longer_role_is_part_of_the_role(nlp: Language) -> None:
 
 def test_a_month_is_not_a_person(nlp: Language) -> None:
     assert names(nlp, "they said maybe in June", ("PERSON", "June")) == set()
+
+
+def test_of_two_companies_the_one_spacy_reads_as_a_person_is_the_person(nlp: Language) -> None:
+    text = "I interviewed at Acme Corp with John Parker and they never got back to me"
+    got = names(
+        nlp, text, ("company", "Acme Corp"), ("company", "John Parker"), ("PERSON", "John Parker")
+    )
+    assert got == {("company", "Acme Corp"), ("person", "John Parker")}
+    # one company: our model's reading stands
+    text = "Zentrix Labs put the hiring on standby"
+    assert names(nlp, text, ("company", "Zentrix Labs"), ("PERSON", "Zentrix Labs")) == {
+        ("company", "Zentrix Labs")
+    }

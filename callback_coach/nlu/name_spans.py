@@ -76,6 +76,8 @@ class Guess:
     end: int
     label: str
     ours: bool
+    # what spaCy called the same words, when it marked them too
+    spacy_label: str | None = None
 
 
 def _capitalised(token: Token) -> bool:
@@ -209,11 +211,34 @@ def _join(guesses: list[Guess], text: str) -> list[Guess]:
         )
         if last is not None and (overlaps or adjacent):
             last.end = max(last.end, guess.end)
+            spacy_label = guess.spacy_label or (None if guess.ours else guess.label)
+            last.spacy_label = last.spacy_label or spacy_label
             if guess.ours and not last.ours:
                 last.label, last.ours = guess.label, True
             continue
-        joined.append(Guess(guess.start, guess.end, guess.label, guess.ours))
+        joined.append(
+            Guess(
+                guess.start,
+                guess.end,
+                guess.label,
+                guess.ours,
+                guess.spacy_label or (None if guess.ours else guess.label),
+            )
+        )
     return joined
+
+
+def _one_employer(named: list[Guess]) -> list[Guess]:
+    """A message rarely names two employers: when our model reads two companies and
+    spaCy reads one of them as a person ("at Acme Corp with John Parker"), it is one."""
+    companies = [g for g in named if g.label == "company"]
+    if len(companies) < 2:
+        return named
+    for guess in companies:
+        if guess.spacy_label == "person":
+            guess.label = "person"
+            break
+    return named
 
 
 def tidy_names(
@@ -261,7 +286,7 @@ def tidy_names(
     for guess in _join(names, text):
         guess.start, guess.end = _grow_name(text, tokens, guess)
         named.extend(_split_person_at_company(text, guess))
-    named = _join(named, text)
+    named = _one_employer(_join(named, text))
     # On overlap the longer reading wins: "Oakridge [Dental]" is a name, the
     # "[devops] engineer" a role.
     roles = _join(roles, text)
