@@ -16,9 +16,7 @@ SLOTS = ("situation", "next_step", "company", "person", "role", "days_since_inte
 def check_survives_restart(assistant: Assistant) -> None:
     sender = f"restart-{uuid.uuid4().hex[:12]}"
     assistant.say(sender, "hi")
-    assistant.say(
-        sender, "I interviewed at Acme Corp with John Parker and they never got back to me"
-    )
+    assistant.say(sender, "Acme Corp hasn't called me back since my interview with John Parker")
     before = assistant.tracker(sender)
     assert before["slots"]["situation"] == "no_callback"
     assert before["slots"]["company"] == "Acme Corp"

@@ -93,8 +93,9 @@ def test_features_without_the_lowercase_entity_pass_predict_the_same(
     lean = parse_all(model_path)
     assert recogniser_runs == []  # the lower-cased pass no longer runs it
     same_predictions(lean, standard)
-    # the all-lower-case message still gets its entities, from the extractor's own pass
-    assert {e["entity"] for e in lean[-1]["entities"]} >= {"PERSON", "ORG"}
+    # the all-lower-case message still gets its names, from the extractor's own pass
+    # (read whole, as company and person, by NameSpans)
+    assert {e["entity"] for e in lean[-1]["entities"]} >= {"person", "company"}
 
 
 def test_entities_need_one_full_spacy_pass_only(
@@ -112,7 +113,7 @@ def test_entities_need_one_full_spacy_pass_only(
     text = "Maria Lopez at Acme Corp has not answered since last Thursday"
     parsed = asyncio.run(agent.parse_message(text))
     found = {(e["entity"], e["value"]) for e in parsed["entities"]}
-    assert {("PERSON", "Maria Lopez"), ("ORG", "Acme Corp"), ("DATE", "last Thursday")} <= found
+    assert {("person", "Maria Lopez"), ("company", "Acme Corp"), ("DATE", "last Thursday")} <= found
     # SpacyNLP's lower-cased pass; the entities came from the recogniser alone.
     assert full_passes == [text.lower()]
 

@@ -105,3 +105,10 @@ def test_a_crisis_reading_the_model_alone_is_unsure_of_is_strong_feelings() -> N
     said = "honestly thinking about ending it"
     assert PHRASES.assess(said, "nlu_fallback", confidence=0.1, min_confidence=0.9) == "crisis"
     assert PHRASES.assess(said, "crisis", confidence=0.1, min_confidence=0.9) is None
+
+
+def test_a_set_phrase_is_not_a_risk_but_a_risk_beside_it_still_is() -> None:
+    assert PHRASES.assess("changing careers at 49 feels like career suicide", "rejected") is None
+    assert PHRASES.assess("I'm killing myself over these applications", "rejected") is None
+    said = "career suicide, and honestly I want to kill myself"
+    assert PHRASES.assess(said, "rejected") == "crisis"

@@ -58,6 +58,9 @@ def _pattern(phrases: list[str]) -> re.Pattern[str] | None:
 class RiskPhrases:
     risk: re.Pattern[str] | None
     not_a_risk: re.Pattern[str] | None
+    # Set phrases that hold a risk phrase but are not one ("career suicide", "killing
+    # myself over these applications"): taken out before the risk phrases are looked for.
+    idioms: re.Pattern[str] | None = None
 
     @classmethod
     def load(cls, path: Path) -> RiskPhrases:
@@ -65,7 +68,11 @@ class RiskPhrases:
         risk = data.get("risk") or []
         if not isinstance(risk, list) or not risk:
             raise ValueError(f"{path}: `risk` must be a list of phrases")
-        return cls(_pattern(risk), _pattern(list(data.get("not_a_risk") or [])))
+        return cls(
+            _pattern(risk),
+            _pattern(list(data.get("not_a_risk") or [])),
+            _pattern(list(data.get("idioms") or [])),
+        )
 
     def assess(
         self,
@@ -80,6 +87,8 @@ class RiskPhrases:
         `min_confidence` sure of it; below that it is read as strong feelings.
         """
         said = _APOSTROPHES.sub("'", text.lower())
+        if self.idioms is not None:
+            said = self.idioms.sub(" ", said)
         if self.risk is not None and self.risk.search(said):
             return None if intent == CRISIS else CRISIS
         if intent != CRISIS:
