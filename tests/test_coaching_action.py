@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -15,9 +13,7 @@ from actions.explaining import ActionExplain
 from actions.knowledge import SITUATIONS, Knowledge
 from actions.runtime import knowledge_cache
 from actions.wording import render
-
-# Wednesday 25 November 2026, noon UTC.
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+from tests.support.trackers import entity, make_tracker, slots_of
 
 
 @pytest.fixture(scope="module")
@@ -25,47 +21,10 @@ def knowledge() -> Knowledge:
     return knowledge_cache().get()
 
 
-def entity(name: str, value: str, text: str) -> dict[str, Any]:
-    start = text.index(value)
-    return {"entity": name, "value": value, "start": start, "end": start + len(value)}
-
-
-def make_tracker(
-    text: str,
-    intent: str,
-    entities: list[dict[str, Any]] | None = None,
-    slots: dict[str, Any] | None = None,
-    history: list[dict[str, Any]] | None = None,
-) -> Tracker:
-    message = {
-        "text": text,
-        "intent": {"name": intent, "confidence": 0.99},
-        "entities": entities or [],
-    }
-    events = [
-        *(history or []),
-        {"event": "user", "timestamp": NOW.timestamp(), "text": text, "parse_data": message},
-    ]
-    return Tracker(
-        sender_id=f"test-{uuid.uuid4()}",  # records of one test never meet another's
-        slots=slots or {},
-        latest_message=message,
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
-
-
 async def run_coach(tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     events = await ActionCoach().run(dispatcher, tracker, {})
     return events, dispatcher.messages
-
-
-def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
 def words(messages: list[dict[str, Any]]) -> int:
