@@ -187,7 +187,7 @@ def _skill_acronym(value: str) -> bool:
 def _split_person_at_company(text: str, guess: Guess) -> list[Guess]:
     """spaCy's "Claire at Moonbeam Studios" is a person at a company."""
     match = re.search(r"\s+(?:at|from)\s+", text[guess.start : guess.end])
-    if guess.label != "company" or match is None:
+    if guess.label != "company" or match is None or match.start() == 0:
         return [guess]
     return [
         Guess(guess.start, guess.start + match.start(), "person", guess.ours),
