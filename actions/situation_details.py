@@ -153,6 +153,15 @@ def named_parts(
     return found
 
 
+def message_names(
+    latest_message: dict[str, Any], not_company_names: Iterable[str]
+) -> dict[str, list[str]]:
+    """The companies, people and roles one parsed message names (`named_parts`, after a
+    time stuck to a company's name is split off)."""
+    entities = _split_time_from_companies(list(latest_message.get("entities") or []))
+    return named_parts(entities, not_company_names)
+
+
 def _word_before(text: str, entity: dict[str, Any]) -> str:
     """The word before the date: 'by' in 'they said they'd decide by Friday'."""
     start = entity.get("start")

@@ -26,7 +26,7 @@ from rasa.utils.log_utils import configure_structlog
 
 from actions.knowledge import parse_knowledge
 from actions.settings import DEFAULT_KNOWLEDGE_FILE, PROJECT_ROOT
-from actions.situation_details import _split_time_from_companies, named_parts
+from actions.situation_details import message_names
 
 BLIND = PROJECT_ROOT / "tests" / "data" / "blind"
 NAMED = ("company", "person", "role")
@@ -129,8 +129,7 @@ async def _names(agent: Agent, path: Path, not_company_names: list[str]) -> Name
             if entity["entity"] in gold:
                 gold[entity["entity"]].add(_same_name(str(entity["value"])))
         parsed = await agent.parse_message(text)
-        entities = _split_time_from_companies(list(parsed.get("entities") or []))
-        found = named_parts(entities, not_company_names)
+        found = message_names(parsed, not_company_names)
         for label in NAMED:
             predicted = {_same_name(v) for v in found[label]}
             report.expected[label] += len(gold[label])
